@@ -1,0 +1,1 @@
+//! An in-memory Hygraph Content API emulator for tests, benchmarks and the demo.

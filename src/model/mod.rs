@@ -1,0 +1,255 @@
+//! The content model: what a Hygraph project contains — models, fields, relations, components,
+//! enumerations, locales and stages — derived from the project's Content API schema (SDL text or
+//! an introspection answer) or from a hand-written model file.
+//!
+//! Pure data, no I/O: the `hygraph` client builds its queries from it, the `sync` engine walks it,
+//! and the `emulator` serves a schema generated from it.
+
+mod error;
+mod file;
+mod schema;
+
+pub use error::ModelError;
+pub use file::from_model_file;
+pub use schema::{from_introspection, from_sdl};
+
+use serde::Serialize;
+
+/// Everything stagesync knows about one project's content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContentModel {
+    /// Content models (object types implementing `Node`, system models excluded), `Asset` included.
+    pub models: Vec<Model>,
+    /// Components: object types implementing `Entity` but not `Node`.
+    pub components: Vec<Component>,
+    pub enumerations: Vec<Enumeration>,
+    /// All locales of the `Locale` enum; the default locale is also in this list.
+    pub locales: Vec<String>,
+    pub default_locale: String,
+    /// Content stages of the `Stage` enum (`DRAFT`, `PUBLISHED`, custom ones).
+    pub stages: Vec<String>,
+}
+
+/// One content model, e.g. `Product`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Model {
+    /// Type name: `Product`.
+    pub name: String,
+    /// Singular query field: `product`.
+    pub singular: String,
+    /// Plural query field: `products` (the connection is `productsConnection`).
+    pub plural: String,
+    /// `Some` for the `Asset` model.
+    pub asset: Option<AssetSystem>,
+    /// Fields in schema order, system fields (`id`, `stage`, `createdAt`, ...) excluded.
+    pub fields: Vec<Field>,
+}
+
+/// Which asset system a project uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetSystem {
+    /// `createAsset(data: { handle, fileName, ... })` and `POST <endpoint>/upload` with `url=`.
+    Legacy,
+    /// `createAsset(data: { uploadUrl })` with `upload { status }`.
+    UploadUrl,
+}
+
+/// A component type (an `Entity` without `Node`): it lives inside an entry's field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Component {
+    pub name: String,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Enumeration {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// One field of a model or component.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldKind,
+    /// A list (`[T!]`) rather than a single value.
+    pub list: bool,
+    /// Required on create (`T!` in the create input).
+    pub required: bool,
+    /// Has a value per locale (appears in `...CreateLocalizationDataInput`).
+    pub localized: bool,
+    /// Appears in `...WhereUniqueInput`.
+    pub unique: bool,
+    pub access: Access,
+}
+
+/// Whether stagesync can write a field, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "access", content = "reason", rename_all = "kebab-case")]
+pub enum Access {
+    Writable,
+    /// Not in the create/update inputs (remote fields, taxonomies, fields the token may not
+    /// write): read, reported as skipped, never written.
+    ReadOnly(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FieldKind {
+    Scalar {
+        scalar: Scalar,
+    },
+    Enumeration {
+        name: String,
+    },
+    Relation(Relation),
+    /// A component field, single or list, over one component type or a union of them.
+    Component {
+        targets: Vec<String>,
+        union: Option<String>,
+    },
+}
+
+/// Scalar kinds of the Content API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Scalar {
+    String,
+    Int,
+    Float,
+    Boolean,
+    Long,
+    Date,
+    DateTime,
+    Json,
+    /// `RichText` out, `RichTextAST` in.
+    RichText,
+    /// `Color` out (`{hex rgba css}`), `ColorInput` in (`hex` or `rgba`).
+    Color,
+    /// `Location` out (`{latitude longitude}`), `LocationInput` in.
+    Location,
+    Hex,
+    Rgba,
+    Id,
+}
+
+/// A reference from this entry to other entries (or assets).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Relation {
+    /// Target model names: one, or the members of a union.
+    pub targets: Vec<String>,
+    /// The union type name when the relation is polymorphic.
+    pub union: Option<String>,
+    /// The field on the target that shows the same relation from the other side, if any.
+    pub reverse: Option<String>,
+    pub cardinality: Cardinality,
+}
+
+/// Cardinality as seen from this side: `OneToMany` means this entry holds many targets and each
+/// target holds one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cardinality {
+    OneToOne,
+    OneToMany,
+    ManyToOne,
+    ManyToMany,
+    /// No reverse field: the target does not see this relation. `list` on the field tells
+    /// whether it holds one target or many.
+    OneWay,
+}
+
+impl ContentModel {
+    pub fn model(&self, name: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    pub fn enumeration(&self, name: &str) -> Option<&Enumeration> {
+        self.enumerations.iter().find(|e| e.name == name)
+    }
+
+    /// The asset model, if the project has one.
+    pub fn asset_model(&self) -> Option<&Model> {
+        self.models.iter().find(|m| m.asset.is_some())
+    }
+}
+
+impl Model {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// `productsConnection`.
+    pub fn connection(&self) -> String {
+        format!("{}Connection", self.plural)
+    }
+
+    pub fn unique_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.unique)
+    }
+
+    pub fn has_localized_fields(&self) -> bool {
+        self.fields.iter().any(|f| f.localized)
+    }
+}
+
+impl Field {
+    pub fn is_writable(&self) -> bool {
+        self.access == Access::Writable
+    }
+
+    pub fn relation(&self) -> Option<&Relation> {
+        match &self.kind {
+            FieldKind::Relation(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Hygraph's naming rules for the API ids of a model (`BlogPost` → `blogPost` / `blogPosts`).
+/// Only used where no schema says otherwise (model files); schemas carry the real names.
+pub fn default_singular(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// English plural as Hygraph generates it for model API ids (`Category` → `categories`).
+pub fn default_plural(name: &str) -> String {
+    let singular = default_singular(name);
+    let lower = singular.to_ascii_lowercase();
+    if lower.ends_with('y')
+        && !["ay", "ey", "iy", "oy", "uy"]
+            .iter()
+            .any(|v| lower.ends_with(v))
+    {
+        format!("{}ies", &singular[..singular.len() - 1])
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+    {
+        format!("{singular}es")
+    } else {
+        format!("{singular}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_names_follow_hygraph_rules() {
+        assert_eq!(default_singular("BlogPost"), "blogPost");
+        assert_eq!(default_plural("BlogPost"), "blogPosts");
+        assert_eq!(default_plural("Category"), "categories");
+        assert_eq!(default_plural("Day"), "days");
+        assert_eq!(default_plural("Address"), "addresses");
+    }
+}

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The shared Hygraph fixtures (`$STAGESYNC_FIXTURES`, else `../shared/fixtures` beside the
+/// checkout). `None`, with a message, when they are absent (a user's fresh clone); CI has them.
+pub fn fixtures_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("STAGESYNC_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+    };
+    if dir.join("hygraph").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: shared Hygraph fixtures not found at {} (set STAGESYNC_FIXTURES)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// The real Hygraph schema fixture as SDL text, if present.
+pub fn houdini_sdl() -> Option<String> {
+    let path = fixtures_dir()?.join("hygraph/with-houdini.graphql");
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+/// The project's own test fixtures (`tests/fixtures`).
+pub fn project_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The real `stagesync` binary built for these tests.
+pub fn stagesync_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stagesync"))
+}

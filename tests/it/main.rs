@@ -1,0 +1,8 @@
+//! The integration tests: one binary, one module per topic. Everything runs against real servers
+//! on 127.0.0.1, real sled files in temporary directories and, where a test says so, the real
+//! `stagesync` binary.
+
+mod common;
+mod emulator;
+mod model;
+mod transport;
