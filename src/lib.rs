@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod logging;
 pub mod model;
+pub mod store;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
