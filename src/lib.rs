@@ -11,6 +11,7 @@ pub mod config;
 pub mod logging;
 pub mod model;
 pub mod store;
+pub mod sync;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;
