@@ -5,9 +5,12 @@
 //! Pure data, no I/O: the `hygraph` client builds its queries from it, the `sync` engine walks it,
 //! and the `emulator` serves a schema generated from it.
 
+mod derive;
 mod error;
 mod file;
+pub mod introspection;
 mod schema;
+mod type_system;
 
 pub use error::ModelError;
 pub use file::from_model_file;

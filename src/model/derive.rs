@@ -1,0 +1,553 @@
+//! The derivation rules: from a [`TypeSystem`] (SDL or introspection, already read) to a
+//! [`ContentModel`]. Everything is read from the schema; only Hygraph's own system names
+//! (system models, system fields, `Node`, `Entity`, `Locale`, `Stage`) are known here.
+//!
+//! Decisions worth knowing:
+//! - Models, components and enumerations are sorted by name (SDL and introspection list types in
+//!   different orders); fields keep schema order. Locales list the default locale first, then the
+//!   others in enum order.
+//! - `Asset.url` and `Asset.upload` are left out like system fields: Hygraph computes them, the
+//!   asset pipeline reads them explicitly, and they differ between environments by design.
+//! - A field whose type is an object that is neither a model, a component nor a structured
+//!   scalar (`RichText`, `Color`, `Location`, `RGBA`) — a remote field's own type, say — is left
+//!   out: there is nothing stagesync could write to it.
+//! - Enumerations are the enums used by fields of models and components (system enums such as
+//!   `ImageFit` are not content).
+//! - Reverse fields are paired by mutual match: field `A.f` targeting `B` and field `B.g`
+//!   targeting `A` are each other's reverse when each is the other's only candidate. When a side
+//!   has several candidates, Hygraph's naming decides: asset reverse fields are named
+//!   `<model><Field>` (`Asset.productImage` ↔ `Product.image`), other reverse fields default to
+//!   the model's API id (`Review.product`, `Product.reviews`), and a plain relation is preferred
+//!   over a union one. Whatever stays ambiguous gets `reverse: None` (`OneWay`). A union relation
+//!   gets a reverse only when every member's reverse field has the same name; the members' fields
+//!   still name the union field as their reverse.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::type_system::{FieldDef, TypeKind, TypeSystem};
+use super::{
+    default_plural, default_singular, Access, AssetSystem, Cardinality, Component, ContentModel,
+    Enumeration, Field, FieldKind, Model, ModelError, Relation, Scalar,
+};
+
+/// Object types implementing `Node` that are Hygraph's own, not content.
+const SYSTEM_MODELS: &[&str] = &["User", "ScheduledOperation", "ScheduledRelease"];
+
+/// Fields Hygraph adds to every model.
+pub(crate) const SYSTEM_FIELDS: &[&str] = &[
+    "id",
+    "stage",
+    "locale",
+    "localizations",
+    "documentInStages",
+    "createdAt",
+    "updatedAt",
+    "publishedAt",
+    "createdBy",
+    "updatedBy",
+    "publishedBy",
+    "history",
+    "scheduledIn",
+];
+
+/// Fields of the asset model that Hygraph computes (see the module doc).
+pub(crate) const ASSET_COMPUTED_FIELDS: &[&str] = &["url", "upload"];
+
+/// The scalar kind for a Content API type name, if it is one.
+pub(crate) fn scalar_named(name: &str) -> Option<Scalar> {
+    Some(match name {
+        "String" => Scalar::String,
+        "Int" => Scalar::Int,
+        "Float" => Scalar::Float,
+        "Boolean" => Scalar::Boolean,
+        "Long" => Scalar::Long,
+        "Date" => Scalar::Date,
+        "DateTime" => Scalar::DateTime,
+        "Json" => Scalar::Json,
+        "RichText" => Scalar::RichText,
+        "Color" => Scalar::Color,
+        "Location" => Scalar::Location,
+        "Hex" => Scalar::Hex,
+        "RGBA" => Scalar::Rgba,
+        "ID" => Scalar::Id,
+        _ => return None,
+    })
+}
+
+/// Cardinality seen from a field holding one (`list == false`) or many targets, given the
+/// list-ness of its reverse field (`None`: no reverse).
+pub(crate) fn cardinality(list: bool, reverse_list: Option<bool>) -> Cardinality {
+    match (list, reverse_list) {
+        (_, None) => Cardinality::OneWay,
+        (false, Some(false)) => Cardinality::OneToOne,
+        (true, Some(false)) => Cardinality::OneToMany,
+        (false, Some(true)) => Cardinality::ManyToOne,
+        (true, Some(true)) => Cardinality::ManyToMany,
+    }
+}
+
+/// Hygraph's name for the reverse field on `Asset` of the asset field `model.field`.
+pub(crate) fn asset_reverse_name(model: &str, field: &str) -> String {
+    let mut chars = field.chars();
+    let upper: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("{}{upper}", default_singular(model))
+}
+
+struct Context<'a> {
+    types: &'a TypeSystem,
+    origin: &'a str,
+    models: BTreeSet<&'a str>,
+    components: BTreeSet<&'a str>,
+}
+
+pub(crate) fn derive(types: &TypeSystem, origin: &str) -> Result<ContentModel, ModelError> {
+    let missing_enum = |name: &str| ModelError::MissingEnum {
+        origin: origin.into(),
+        name: name.into(),
+    };
+    let stages: Vec<String> = types
+        .enum_values("Stage")
+        .ok_or_else(|| missing_enum("Stage"))?
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    if stages.is_empty() {
+        return Err(missing_enum("Stage"));
+    }
+    let locale_values = types
+        .enum_values("Locale")
+        .ok_or_else(|| missing_enum("Locale"))?;
+    let default_locale =
+        default_locale(types, locale_values).ok_or(ModelError::NoDefaultLocale {
+            origin: origin.into(),
+        })?;
+    let mut locales = vec![default_locale.clone()];
+    locales.extend(
+        locale_values
+            .iter()
+            .map(|v| v.name.clone())
+            .filter(|l| *l != default_locale),
+    );
+
+    let object_names = |pred: &dyn Fn(&super::type_system::TypeDef) -> bool| {
+        types
+            .types
+            .iter()
+            .filter(|t| matches!(t.kind, TypeKind::Object { .. }))
+            .filter(|t| !SYSTEM_MODELS.contains(&t.name.as_str()))
+            .filter(|t| pred(t))
+            .map(|t| t.name.as_str())
+            .collect::<BTreeSet<_>>()
+    };
+    let ctx = Context {
+        types,
+        origin,
+        models: object_names(&|t| t.implements("Node")),
+        components: object_names(&|t| t.implements("Entity") && !t.implements("Node")),
+    };
+
+    let query_fields: &[FieldDef] = match types
+        .query_type
+        .as_deref()
+        .and_then(|q| types.get(q))
+        .map(|t| &t.kind)
+    {
+        Some(TypeKind::Object { fields, .. }) => fields,
+        _ => &[],
+    };
+
+    let mut enums_used = BTreeSet::new();
+    let mut models = Vec::new();
+    for &name in &ctx.models {
+        let singular = query_fields
+            .iter()
+            .find(|f| f.ty.name == name && !f.ty.list)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| default_singular(name));
+        let plural = query_fields
+            .iter()
+            .find(|f| f.ty.name == name && f.ty.list)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| default_plural(name));
+        let asset = (name == "Asset").then(|| asset_system(types));
+        let skip: &[&str] = if asset.is_some() {
+            ASSET_COMPUTED_FIELDS
+        } else {
+            &[]
+        };
+        let fields = derive_fields(&ctx, name, skip, &mut enums_used)?;
+        models.push(Model {
+            name: name.into(),
+            singular,
+            plural,
+            asset,
+            fields,
+        });
+    }
+
+    let mut components = Vec::new();
+    for &name in &ctx.components {
+        let fields = derive_fields(&ctx, name, &[], &mut enums_used)?;
+        components.push(Component {
+            name: name.into(),
+            fields,
+        });
+    }
+
+    let enumerations = enums_used
+        .into_iter()
+        .map(|name: String| Enumeration {
+            values: types
+                .enum_values(&name)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| v.name.clone())
+                .collect(),
+            name,
+        })
+        .collect();
+
+    pair_relations(&mut models);
+
+    Ok(ContentModel {
+        models,
+        components,
+        enumerations,
+        locales,
+        default_locale,
+        stages,
+    })
+}
+
+fn default_locale(
+    types: &TypeSystem,
+    values: &[super::type_system::EnumValueDef],
+) -> Option<String> {
+    if let Some(value) = values.iter().find(|v| {
+        v.description
+            .as_deref()
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("system locale"))
+    }) {
+        return Some(value.name.clone());
+    }
+    // Older exports describe inputs as "... input for default locale (en)".
+    let descriptions = types.types.iter().flat_map(|t| {
+        let own = t.description.as_deref().into_iter();
+        let fields: Vec<&str> = match &t.kind {
+            TypeKind::Object { fields, .. } => fields
+                .iter()
+                .filter_map(|f| f.description.as_deref())
+                .collect(),
+            TypeKind::Input { fields } => fields
+                .iter()
+                .filter_map(|f| f.description.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        };
+        own.chain(fields)
+    });
+    for description in descriptions {
+        if let Some(at) = description.find("default locale (") {
+            let rest = &description[at + "default locale (".len()..];
+            if let Some(end) = rest.find(')') {
+                let locale = rest[..end].trim();
+                if values.iter().any(|v| v.name == locale) {
+                    return Some(locale.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn asset_system(types: &TypeSystem) -> AssetSystem {
+    let has_input = |name: &str| {
+        types
+            .input_fields("AssetCreateInput")
+            .is_some_and(|fields| fields.iter().any(|f| f.name == name))
+    };
+    if has_input("uploadUrl") {
+        AssetSystem::UploadUrl
+    } else {
+        // `handle` in the create input is the legacy system; without a create input (a token
+        // that may not create assets) legacy is the safe reading: it never needs `upload`.
+        AssetSystem::Legacy
+    }
+}
+
+fn derive_fields(
+    ctx: &Context,
+    owner: &str,
+    skip: &[&str],
+    enums_used: &mut BTreeSet<String>,
+) -> Result<Vec<Field>, ModelError> {
+    let Some(TypeKind::Object { fields, .. }) = ctx.types.get(owner).map(|t| &t.kind) else {
+        return Ok(Vec::new());
+    };
+    let names = |suffix: &str| -> Option<HashMap<&str, bool>> {
+        ctx.types
+            .input_fields(&format!("{owner}{suffix}"))
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|f| (f.name.as_str(), f.ty.non_null))
+                    .collect()
+            })
+    };
+    let create = names("CreateInput");
+    let update = names("UpdateInput");
+    let localization = names("CreateLocalizationDataInput");
+    let unique = names("WhereUniqueInput");
+
+    let mut out = Vec::new();
+    for field in fields {
+        let name = field.name.as_str();
+        if SYSTEM_FIELDS.contains(&name) || skip.contains(&name) {
+            continue;
+        }
+        let Some(kind) = field_kind(ctx, owner, field)? else {
+            continue;
+        };
+        if let FieldKind::Enumeration { name } = &kind {
+            enums_used.insert(name.clone());
+        }
+        let in_input = |input: &Option<HashMap<&str, bool>>| {
+            input.as_ref().is_some_and(|i| i.contains_key(name))
+        };
+        let access = if in_input(&create) || in_input(&update) {
+            Access::Writable
+        } else if field.remote {
+            Access::ReadOnly("remote field (@remote): its value comes from an external API".into())
+        } else {
+            Access::ReadOnly(format!(
+                "not in {owner}CreateInput or {owner}UpdateInput: the API does not accept writes to it"
+            ))
+        };
+        out.push(Field {
+            name: name.into(),
+            kind,
+            list: field.ty.list,
+            required: create
+                .as_ref()
+                .and_then(|c| c.get(name).copied())
+                .unwrap_or(false),
+            localized: in_input(&localization),
+            unique: name != "id" && in_input(&unique),
+            access,
+        });
+    }
+    Ok(out)
+}
+
+fn field_kind(
+    ctx: &Context,
+    owner: &str,
+    field: &FieldDef,
+) -> Result<Option<FieldKind>, ModelError> {
+    let target = field.ty.name.as_str();
+    if let Some(scalar) = scalar_named(target) {
+        return Ok(Some(FieldKind::Scalar { scalar }));
+    }
+    let missing = |target: &str| ModelError::MissingType {
+        origin: ctx.origin.into(),
+        owner: owner.into(),
+        field: field.name.clone(),
+        target: target.into(),
+    };
+    let def = ctx.types.get(target).ok_or_else(|| missing(target))?;
+    let relation = |targets: Vec<String>, union: Option<String>| {
+        FieldKind::Relation(Relation {
+            targets,
+            union,
+            reverse: None,
+            cardinality: Cardinality::OneWay,
+        })
+    };
+    Ok(match &def.kind {
+        TypeKind::Enum { .. } => Some(FieldKind::Enumeration {
+            name: target.into(),
+        }),
+        TypeKind::Object { .. } if ctx.models.contains(target) => {
+            Some(relation(vec![target.into()], None))
+        }
+        TypeKind::Object { .. } if ctx.components.contains(target) => Some(FieldKind::Component {
+            targets: vec![target.into()],
+            union: None,
+        }),
+        TypeKind::Union { members } => {
+            if members.is_empty() {
+                return Err(ModelError::EmptyUnion {
+                    origin: ctx.origin.into(),
+                    owner: owner.into(),
+                    field: field.name.clone(),
+                    union: target.into(),
+                });
+            }
+            if let Some(absent) = members.iter().find(|m| ctx.types.get(m).is_none()) {
+                return Err(missing(absent));
+            }
+            let all = |set: &BTreeSet<&str>| members.iter().all(|m| set.contains(m.as_str()));
+            if all(&ctx.models) {
+                Some(relation(members.clone(), Some(target.into())))
+            } else if all(&ctx.components) {
+                Some(FieldKind::Component {
+                    targets: members.clone(),
+                    union: Some(target.into()),
+                })
+            } else {
+                return Err(ModelError::MixedUnion {
+                    origin: ctx.origin.into(),
+                    owner: owner.into(),
+                    field: field.name.clone(),
+                    union: target.into(),
+                    members: members.join(", "),
+                });
+            }
+        }
+        _ => None,
+    })
+}
+
+/// One relation field, as seen by the pairing.
+struct End {
+    model: String,
+    field: String,
+    targets: Vec<String>,
+    list: bool,
+    union: bool,
+}
+
+/// Finds reverse fields and sets `reverse` and `cardinality` on every relation (module doc).
+fn pair_relations(models: &mut [Model]) {
+    let ends: Vec<End> = models
+        .iter()
+        .flat_map(|m| {
+            m.fields.iter().filter_map(move |f| {
+                f.relation().map(|r| End {
+                    model: m.name.clone(),
+                    field: f.name.clone(),
+                    targets: r.targets.clone(),
+                    list: f.list,
+                    union: r.union.is_some(),
+                })
+            })
+        })
+        .collect();
+    let assets: BTreeSet<&str> = models
+        .iter()
+        .filter(|m| m.asset.is_some())
+        .map(|m| m.name.as_str())
+        .collect();
+    let api_ids: HashMap<&str, [&str; 2]> = models
+        .iter()
+        .map(|m| (m.name.as_str(), [m.singular.as_str(), m.plural.as_str()]))
+        .collect();
+
+    // (end index, target model) → index of the reverse end.
+    let mut pairs: HashMap<(usize, String), usize> = HashMap::new();
+    let choice = |pairs: &HashMap<(usize, String), usize>, e: usize, target: &str| {
+        let end = &ends[e];
+        let candidates: Vec<usize> = (0..ends.len())
+            .filter(|&c| c != e)
+            .filter(|&c| ends[c].model == target && ends[c].targets.contains(&end.model))
+            .filter(|&c| match pairs.get(&(c, end.model.clone())) {
+                Some(&partner) => partner == e,
+                None => true,
+            })
+            .collect();
+        pick(&candidates, |c| {
+            let other = &ends[c];
+            if assets.contains(target) {
+                other.field == asset_reverse_name(&end.model, &end.field)
+            } else if assets.contains(end.model.as_str()) {
+                end.field == asset_reverse_name(&other.model, &other.field)
+            } else {
+                false
+            }
+        })
+        .or_else(|| {
+            pick(&candidates, |c| {
+                api_ids
+                    .get(end.model.as_str())
+                    .is_some_and(|ids| ids.contains(&ends[c].field.as_str()))
+            })
+        })
+        .or_else(|| pick(&candidates, |c| !ends[c].union))
+    };
+
+    loop {
+        let mut changed = false;
+        for e in 0..ends.len() {
+            for target in &ends[e].targets {
+                if pairs.contains_key(&(e, target.clone())) {
+                    continue;
+                }
+                let Some(g) = choice(&pairs, e, target) else {
+                    continue;
+                };
+                if choice(&pairs, g, &ends[e].model) == Some(e) {
+                    pairs.insert((e, target.clone()), g);
+                    pairs.insert((g, ends[e].model.clone()), e);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let mut resolved: BTreeMap<(String, String), (Option<String>, Cardinality)> = BTreeMap::new();
+    for (e, end) in ends.iter().enumerate() {
+        let partners: Vec<Option<&End>> = end
+            .targets
+            .iter()
+            .map(|t| pairs.get(&(e, t.clone())).map(|&g| &ends[g]))
+            .collect();
+        let reverse = match partners.first() {
+            Some(Some(first))
+                if partners
+                    .iter()
+                    .all(|p| p.is_some_and(|p| p.field == first.field)) =>
+            {
+                Some((
+                    first.field.clone(),
+                    partners.iter().flatten().any(|p| p.list),
+                ))
+            }
+            _ => None,
+        };
+        let card = cardinality(end.list, reverse.as_ref().map(|r| r.1));
+        resolved.insert(
+            (end.model.clone(), end.field.clone()),
+            (reverse.map(|r| r.0), card),
+        );
+    }
+    for model in models.iter_mut() {
+        for field in &mut model.fields {
+            if let FieldKind::Relation(relation) = &mut field.kind {
+                if let Some((reverse, card)) =
+                    resolved.remove(&(model.name.clone(), field.name.clone()))
+                {
+                    relation.reverse = reverse;
+                    relation.cardinality = card;
+                }
+            }
+        }
+    }
+}
+
+/// The candidate if there is exactly one; else the one candidate `prefer` singles out.
+fn pick(candidates: &[usize], prefer: impl Fn(usize) -> bool) -> Option<usize> {
+    if let [only] = candidates {
+        return Some(*only);
+    }
+    let preferred: Vec<usize> = candidates.iter().copied().filter(|&c| prefer(c)).collect();
+    match preferred.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
+}
