@@ -1,0 +1,538 @@
+//! GraphQL objects the executor returns: entries seen in one stage and locale, connections,
+//! and plain JSON objects (rich text, colors, locations, components, asset upload state).
+//!
+//! A view owns a copy of the one version it shows and reads relations from the store when they
+//! are selected, so a response never clones more than what it returns.
+
+use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedValue};
+use apollo_compiler::response::JsonValue;
+use serde_json::{json, Map, Value};
+
+use crate::model::{AssetSystem, FieldKind, Model, Scalar};
+
+use super::executor::{args_of, Ctx};
+use super::filter::{self, Subject};
+use super::store::{Entry, Ref, Version};
+
+/// One entry of `model` in one stage and locale.
+pub(crate) struct EntryView<'c, 'a> {
+    pub ctx: &'c Ctx<'a>,
+    pub model: &'a Model,
+    pub id: String,
+    pub created_at: String,
+    pub stage: String,
+    pub locale: String,
+    /// The requested locales, in fallback order, passed on to related entries.
+    pub locales: Vec<String>,
+    pub version: Version,
+}
+
+impl<'c, 'a> EntryView<'c, 'a> {
+    pub fn new(
+        ctx: &'c Ctx<'a>,
+        model: &'a Model,
+        entry: &Entry,
+        stage: &str,
+        locales: &[String],
+    ) -> Option<Self> {
+        let version = entry.stages.get(stage)?;
+        let locale = pick_locale(ctx, model, version, locales)?;
+        Some(EntryView {
+            ctx,
+            model,
+            id: entry.id.clone(),
+            created_at: entry.created_at.clone(),
+            stage: stage.to_string(),
+            locale,
+            locales: locales.to_vec(),
+            version: version.clone(),
+        })
+    }
+
+    fn field_value(&self, name: &str) -> Value {
+        let entry = Entry {
+            id: self.id.clone(),
+            created_at: self.created_at.clone(),
+            stages: Default::default(),
+        };
+        let subject = Subject {
+            entry: &entry,
+            version: &self.version,
+            locale: &self.locale,
+        };
+        filter::value_of(self.model, &subject, name)
+            .or_else(|| self.version.fields.get(name).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    fn relation<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+        field: &'a crate::model::Field,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let args = args_of(info);
+        let locales = match args.get("locales").and_then(Value::as_array) {
+            Some(l) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            None => self.locales.clone(),
+        };
+        let store = self.ctx.store.borrow();
+        let targets: Vec<Ref> = store
+            .list(&self.stage, &self.model.name, &field.name, &self.id)
+            .to_vec();
+        let mut views = Vec::new();
+        for target in &targets {
+            let (Some(model), Some(entry)) = (
+                self.ctx.cm.model(&target.typename),
+                store.entry(&target.typename, &target.id),
+            ) else {
+                continue;
+            };
+            if let Some(view) = EntryView::new(self.ctx, model, entry, &self.stage, &locales) {
+                views.push(view);
+            }
+        }
+        drop(store);
+        if !field.list {
+            return Ok(match views.into_iter().next() {
+                Some(v) => ResolvedValue::object(v),
+                None => ResolvedValue::null(),
+            });
+        }
+        if let Some(filter) = args.get("where").and_then(Value::as_object) {
+            let store = self.ctx.store.borrow();
+            let mut kept = Vec::new();
+            for view in views {
+                let entry = Entry {
+                    id: view.id.clone(),
+                    created_at: view.created_at.clone(),
+                    stages: Default::default(),
+                };
+                let subject = Subject {
+                    entry: &entry,
+                    version: &view.version,
+                    locale: &view.locale,
+                };
+                if filter::matches(
+                    self.ctx.cm,
+                    &store,
+                    view.model,
+                    &self.stage,
+                    &subject,
+                    filter,
+                )
+                .map_err(|m| self.ctx.fail("BAD_USER_INPUT", m))?
+                {
+                    kept.push(view);
+                }
+            }
+            views = kept;
+        }
+        if let Some(order) = args.get("orderBy").and_then(Value::as_str) {
+            let (key, desc) = filter::parse_order(views.first().map_or(self.model, |v| v.model), order)
+                .map_err(|m| self.ctx.fail("BAD_USER_INPUT", m))?;
+            views.sort_by(|a, b| {
+                let o = filter::order_values(&a.field_value(&key), &b.field_value(&key));
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+        }
+        let skip = args.get("skip").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let views: Vec<_> = views.into_iter().skip(skip).collect();
+        let first = self.ctx.page_arg(&args, "first")?;
+        let last = self.ctx.page_arg(&args, "last")?;
+        let mut views = views;
+        if let Some(first) = first {
+            views.truncate(first);
+        }
+        if let Some(last) = last {
+            let start = views.len().saturating_sub(last);
+            views.drain(..start);
+        }
+        Ok(ResolvedValue::list(views.into_iter().map(ResolvedValue::object)))
+    }
+
+    fn localizations<'r>(&'r self, info: &'r ResolveInfo<'r>) -> ResolvedValue<'r> {
+        let args = args_of(info);
+        let include_current = args
+            .get("includeCurrent")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let locales: Vec<String> = match args.get("locales").and_then(Value::as_array) {
+            Some(l) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            None => self.ctx.cm.locales.clone(),
+        };
+        let mut out = Vec::new();
+        for locale in locales {
+            if (locale == self.locale && !include_current)
+                || !self.version.localizations.contains_key(&locale)
+            {
+                continue;
+            }
+            out.push(EntryView {
+                ctx: self.ctx,
+                model: self.model,
+                id: self.id.clone(),
+                created_at: self.created_at.clone(),
+                stage: self.stage.clone(),
+                locale: locale.clone(),
+                locales: vec![locale],
+                version: self.version.clone(),
+            });
+        }
+        ResolvedValue::list(out.into_iter().map(ResolvedValue::object))
+    }
+
+    fn document_in_stages<'r>(&'r self, info: &'r ResolveInfo<'r>) -> ResolvedValue<'r> {
+        let args = args_of(info);
+        let include_current = args
+            .get("includeCurrent")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let stages: Vec<String> = match args.get("stages").and_then(Value::as_array) {
+            Some(l) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            None => self.ctx.cm.stages.clone(),
+        };
+        let store = self.ctx.store.borrow();
+        let mut out = Vec::new();
+        if let Some(entry) = store.entry(&self.model.name, &self.id) {
+            for stage in stages {
+                if stage == self.stage && !include_current {
+                    continue;
+                }
+                let mut locales = vec![self.locale.clone()];
+                locales.extend(self.locales.iter().cloned());
+                locales.push(self.ctx.cm.default_locale.clone());
+                if let Some(view) = EntryView::new(self.ctx, self.model, entry, &stage, &locales)
+                {
+                    out.push(view);
+                }
+            }
+        }
+        drop(store);
+        ResolvedValue::list(out.into_iter().map(ResolvedValue::object))
+    }
+
+    fn asset_url(&self) -> String {
+        let handle = self
+            .version
+            .localizations
+            .get(&self.locale)
+            .and_then(|l| l.get("handle"))
+            .or_else(|| self.version.fields.get("handle"))
+            .and_then(Value::as_str)
+            .unwrap_or(&self.id);
+        format!("{}{}", self.ctx.asset_base, handle)
+    }
+}
+
+/// The locale an entry is shown in: the first requested locale it has. Entries of models without
+/// localized fields are shown in the default locale; entries with none of the requested locales
+/// are left out, as Hygraph does.
+pub(crate) fn pick_locale(
+    ctx: &Ctx<'_>,
+    model: &Model,
+    version: &Version,
+    locales: &[String],
+) -> Option<String> {
+    if !model.has_localized_fields() {
+        return Some(
+            locales
+                .first()
+                .cloned()
+                .unwrap_or_else(|| ctx.cm.default_locale.clone()),
+        );
+    }
+    if locales.is_empty() {
+        return Some(ctx.cm.default_locale.clone());
+    }
+    locales
+        .iter()
+        .find(|l| version.localizations.contains_key(*l))
+        .cloned()
+}
+
+impl ObjectValue for EntryView<'_, '_> {
+    fn type_name(&self) -> &str {
+        &self.model.name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let name = info.field_name();
+        match name {
+            "id" => return Ok(ResolvedValue::leaf(self.id.as_str())),
+            "stage" => return Ok(ResolvedValue::leaf(self.stage.as_str())),
+            "locale" => return Ok(ResolvedValue::leaf(self.locale.as_str())),
+            "createdAt" => return Ok(ResolvedValue::leaf(self.created_at.as_str())),
+            "updatedAt" => return Ok(ResolvedValue::leaf(self.version.updated_at.as_str())),
+            "publishedAt" => {
+                return Ok(match &self.version.published_at {
+                    Some(t) => ResolvedValue::leaf(t.as_str()),
+                    None => ResolvedValue::null(),
+                })
+            }
+            "createdBy" | "updatedBy" | "publishedBy" => return Ok(ResolvedValue::null()),
+            "history" | "scheduledIn" => return Ok(ResolvedValue::list(Vec::new())),
+            "localizations" => return Ok(self.localizations(info)),
+            "documentInStages" => return Ok(self.document_in_stages(info)),
+            _ => {}
+        }
+        if self.model.asset.is_some() && name == "url" {
+            return Ok(ResolvedValue::leaf(self.asset_url()));
+        }
+        if self.model.asset == Some(AssetSystem::UploadUrl) && name == "upload" {
+            let value = self.version.fields.get("upload").cloned();
+            return Ok(json_value(info, value.unwrap_or(Value::Null)));
+        }
+        let Some(field) = self.model.field(name) else {
+            // Fields the content model does not describe (e.g. remote fields) read as stored.
+            return Ok(json_value(info, self.field_value(name)));
+        };
+        match &field.kind {
+            FieldKind::Relation(_) => self.relation(info, field),
+            FieldKind::Scalar {
+                scalar: Scalar::RichText,
+            } => Ok(map_value(self.field_value(name), &rich_text)),
+            FieldKind::Scalar {
+                scalar: Scalar::Color,
+            } => Ok(map_value(self.field_value(name), &|v| {
+                json_object("Color", color(v))
+            })),
+            _ => Ok(json_value(info, self.field_value(name))),
+        }
+    }
+}
+
+fn map_value<'r>(value: Value, f: &dyn Fn(Value) -> ResolvedValue<'r>) -> ResolvedValue<'r> {
+    match value {
+        Value::Null => ResolvedValue::null(),
+        Value::Array(items) => {
+            let values: Vec<_> = items.into_iter().map(|v| map_value(v, f)).collect();
+            ResolvedValue::list(values)
+        }
+        v => f(v),
+    }
+}
+
+/// A stored value shown through the schema type of the field being resolved: leaves as JSON,
+/// objects as [`JsonObject`]s named after the field's type (or their `__typename`).
+pub(crate) fn json_value<'r>(info: &ResolveInfo<'_>, value: Value) -> ResolvedValue<'r> {
+    let type_name = info.field_definition().ty.inner_named_type().to_string();
+    let is_object = info
+        .schema()
+        .types
+        .get(type_name.as_str())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                apollo_compiler::schema::ExtendedType::Object(_)
+                    | apollo_compiler::schema::ExtendedType::Union(_)
+                    | apollo_compiler::schema::ExtendedType::Interface(_)
+            )
+        });
+    if !is_object {
+        return ResolvedValue::Leaf(to_json(value));
+    }
+    map_value(value, &|v| json_object(&type_name, v))
+}
+
+fn json_object<'r>(type_name: &str, value: Value) -> ResolvedValue<'r> {
+    match value {
+        Value::Object(map) => {
+            let type_name = map
+                .get("__typename")
+                .and_then(Value::as_str)
+                .unwrap_or(type_name)
+                .to_string();
+            ResolvedValue::object(JsonObject { type_name, map })
+        }
+        other => ResolvedValue::Leaf(to_json(other)),
+    }
+}
+
+pub(crate) fn to_json(value: Value) -> JsonValue {
+    JsonValue::from(value)
+}
+
+fn rich_text<'r>(raw: Value) -> ResolvedValue<'r> {
+    let mut text = String::new();
+    collect_text(&raw, &mut text);
+    let html = text
+        .lines()
+        .map(|l| format!("<p>{l}</p>"))
+        .collect::<Vec<_>>()
+        .join("");
+    json_object(
+        "RichText",
+        json!({"raw": raw, "text": text, "markdown": text, "html": html, "json": raw}),
+    )
+}
+
+fn collect_text(node: &Value, out: &mut String) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(t)) = map.get("text") {
+                out.push_str(t);
+            }
+            if let Some(children) = map.get("children") {
+                collect_text(children, out);
+                if map.get("type").is_some_and(|t| t != "text") && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
+        _ => {}
+    }
+}
+
+fn color(input: Value) -> Value {
+    let (r, g, b, a) = if let Some(rgba) = input.get("rgba") {
+        (
+            rgba.get("r").and_then(Value::as_u64).unwrap_or(0),
+            rgba.get("g").and_then(Value::as_u64).unwrap_or(0),
+            rgba.get("b").and_then(Value::as_u64).unwrap_or(0),
+            rgba.get("a").and_then(Value::as_f64).unwrap_or(1.0),
+        )
+    } else {
+        let hex = input
+            .get("hex")
+            .and_then(Value::as_str)
+            .unwrap_or("#000000")
+            .trim_start_matches('#');
+        let part = |i: usize| u64::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+        (part(0), part(2), part(4), 1.0)
+    };
+    json!({
+        "hex": format!("#{r:02x}{g:02x}{b:02x}"),
+        "rgba": {"r": r, "g": g, "b": b, "a": a},
+        "css": format!("rgba({r},{g},{b},{a})"),
+    })
+}
+
+/// A JSON object shown as a GraphQL object of `type_name`.
+pub(crate) struct JsonObject {
+    pub type_name: String,
+    pub map: Map<String, Value>,
+}
+
+impl ObjectValue for JsonObject {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let value = self
+            .map
+            .get(info.field_name())
+            .cloned()
+            .unwrap_or(Value::Null);
+        Ok(json_value(info, value))
+    }
+}
+
+/// A `<Model>Connection`: edges of one page, page info, and the total count.
+pub(crate) struct ConnectionView<'c, 'a> {
+    /// `ProductConnection`.
+    pub type_name: String,
+    pub model: &'a Model,
+    pub nodes: Vec<EntryView<'c, 'a>>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub count: usize,
+}
+
+impl ObjectValue for ConnectionView<'_, '_> {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        match info.field_name() {
+            "edges" => Ok(ResolvedValue::list(self.nodes.iter().map(|n| {
+                ResolvedValue::object(EdgeView {
+                    type_name: format!("{}Edge", self.model.name),
+                    node: n,
+                })
+            }))),
+            "pageInfo" => {
+                let start = self.nodes.first().map(|n| n.id.clone());
+                let end = self.nodes.last().map(|n| n.id.clone());
+                Ok(json_object(
+                    "PageInfo",
+                    json!({
+                        "hasNextPage": self.has_next,
+                        "hasPreviousPage": self.has_previous,
+                        "startCursor": start,
+                        "endCursor": end,
+                        "pageSize": self.nodes.len(),
+                    }),
+                ))
+            }
+            "aggregate" => Ok(json_object("Aggregate", json!({"count": self.count}))),
+            _ => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+struct EdgeView<'v, 'c, 'a> {
+    type_name: String,
+    node: &'v EntryView<'c, 'a>,
+}
+
+impl ObjectValue for EdgeView<'_, '_, '_> {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        match info.field_name() {
+            "cursor" => Ok(ResolvedValue::leaf(self.node.id.as_str())),
+            "node" => Ok(ResolvedValue::Object(Box::new(NodeRef(self.node)))),
+            _ => Err(self.unknown_field_error(info)),
+        }
+    }
+}
+
+struct NodeRef<'v, 'c, 'a>(&'v EntryView<'c, 'a>);
+
+impl ObjectValue for NodeRef<'_, '_, '_> {
+    fn type_name(&self) -> &str {
+        self.0.type_name()
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        self.0.resolve_field(info)
+    }
+}
+
+/// `{ count }` of the deprecated `...Many<Plural>` mutations.
+pub(crate) fn batch_payload<'r>(count: usize) -> ResolvedValue<'r> {
+    json_object("BatchPayload", json!({ "count": count }))
+}
