@@ -44,12 +44,13 @@ pub struct ConfigArgs {
     #[arg(
         long,
         short = 'c',
+        global = true,
         default_value = "stagesync.toml",
         env = "STAGESYNC_CONFIG"
     )]
     pub config: PathBuf,
     /// Overrides the config's `state_dir`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub state_dir: Option<PathBuf>,
 }
 

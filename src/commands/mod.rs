@@ -1,7 +1,12 @@
 //! One file per subcommand. Each turns typed CLI arguments into calls on the library and prints
 //! the result; none holds sync logic of its own.
 
+mod checkpoints;
+mod daemon;
+mod reset;
 mod schema;
+mod status;
+mod trigger;
 
 use crate::cli::Command;
 
@@ -38,13 +43,17 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
 pub fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Schema(args) => schema::run(args),
+        Command::Daemon(args) => daemon::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Trigger(args) => trigger::run(args),
+        Command::Checkpoints(args) => checkpoints::run(args),
+        Command::Reset(args) => reset::run(args),
         #[allow(unreachable_patterns)]
         _ => Err(UsageError("this command is not available yet in this build".into()).into()),
     }
 }
 
 /// A multi-threaded runtime for commands that talk to the network.
-#[allow(dead_code)] // used by the network commands as they land
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,7 +2,9 @@
 //! on 127.0.0.1, real sled files in temporary directories and, where a test says so, the real
 //! `stagesync` binary.
 
+mod checkpoints;
 mod common;
+mod daemon;
 mod emulator;
 mod model;
 mod transport;

@@ -1,0 +1,202 @@
+//! The daemon (`stagesync daemon`, the systemd service): syncs on a cron schedule, never two runs
+//! at once, catches up a missed run at start, retries failures with backoff, answers the CLI on
+//! a control socket while it holds the store, and speaks systemd's notify protocol.
+//!
+//! It does not sync anything itself: each run is `sync::run` behind the [`runner::Runner`] trait.
+//!
+//! Signals: SIGTERM and SIGINT stop it (the current run is cancelled at its next safe point,
+//! abandoned after [`STOP_TIMEOUT`], the store flushed, exit 0). SIGHUP is restart-only: the
+//! config is read once at start, so SIGHUP is logged and ignored; use `systemctl restart`.
+
+pub mod backoff;
+pub mod control;
+pub mod inspect;
+pub mod location;
+pub mod notify;
+pub mod runner;
+pub mod schedule;
+pub mod service;
+pub mod status;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
+
+use crate::config::{Config, Endpoint};
+use crate::store::{Store, StoreError};
+
+/// How long a stop waits for the current run to reach a safe point; under systemd's default
+/// `TimeoutStopSec=90s` with room to flush.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long start-up waits for a store held by a short-lived CLI command (`checkpoints`,
+/// `status` open it directly when no daemon runs).
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{path}: the daemon needs a `schedule` (6 fields with seconds, UTC), e.g. schedule = \"0 */15 * * * *\"")]
+    NoSchedule { path: PathBuf },
+    #[error("{path}: {source}")]
+    Schedule {
+        path: PathBuf,
+        source: schedule::ScheduleError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
+    #[error("the {endpoint} endpoint {url} refused the token (HTTP {status}); check the {endpoint} token and its permissions")]
+    Unauthorized {
+        endpoint: &'static str,
+        url: String,
+        status: u16,
+    },
+    #[error("the scheduler failed: {0}")]
+    Scheduler(String),
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// The binary's entry: open the store, wait for both endpoints, serve until SIGTERM/SIGINT.
+pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> {
+    let expr = config
+        .schedule
+        .clone()
+        .ok_or_else(|| DaemonError::NoSchedule {
+            path: config_path.to_owned(),
+        })?;
+    let schedule = schedule::Schedule::parse(&expr).map_err(|source| DaemonError::Schedule {
+        path: config_path.to_owned(),
+        source,
+    })?;
+
+    let (stop_tx, stop) = watch::channel(false);
+    spawn_signal_handlers(stop_tx)?;
+
+    let store = open_store(&config.state_dir).await?;
+    store.bind_pair(&config.pair())?;
+    store.check_records()?;
+
+    let mut probe_backoff = backoff::Backoff::new(config.retry_initial, config.retry_max);
+    for endpoint in [&config.source, &config.destination] {
+        loop {
+            if *stop.borrow() {
+                store.flush()?;
+                return Ok(());
+            }
+            match probe(endpoint).await {
+                Ok(()) => break,
+                Err(ProbeError::Unauthorized(status)) => {
+                    return Err(DaemonError::Unauthorized {
+                        endpoint: endpoint.name,
+                        url: endpoint.url.to_string(),
+                        status,
+                    })
+                }
+                Err(ProbeError::Unreachable(why)) => {
+                    let delay = probe_backoff.next_delay();
+                    let message = format!(
+                        "waiting for the {} endpoint {}: {why}; next attempt in {}s",
+                        endpoint.name,
+                        endpoint.url,
+                        delay.as_secs()
+                    );
+                    tracing::warn!("{message}");
+                    notify::status(&message);
+                    let mut stop = stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    let runner = Arc::new(runner::SyncRunner {
+        config: Arc::new(config.clone()),
+        store: store.clone(),
+    });
+    let opts = service::ServiceOptions {
+        schedule,
+        retry: backoff::Backoff::new(config.retry_initial, config.retry_max),
+        socket: control::socket_path(&config.state_dir),
+        stop_timeout: STOP_TIMEOUT,
+        watchdog: notify::watchdog_interval(),
+    };
+    service::serve(store, runner, opts, stop).await
+}
+
+async fn open_store(dir: &Path) -> Result<Store, DaemonError> {
+    let deadline = tokio::time::Instant::now() + STORE_LOCK_WAIT;
+    loop {
+        match Store::open(dir) {
+            Err(StoreError::Locked { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+fn spawn_signal_handlers(stop: watch::Sender<bool>) -> Result<(), DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {
+                    tracing::info!("SIGTERM received");
+                    let _ = stop.send(true);
+                }
+                _ = int.recv() => {
+                    tracing::info!("SIGINT received");
+                    let _ = stop.send(true);
+                }
+                _ = hup.recv() => {
+                    tracing::warn!("SIGHUP ignored: the config is read at start only; use `systemctl restart` to apply a changed config");
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+enum ProbeError {
+    Unauthorized(u16),
+    Unreachable(String),
+}
+
+/// One cheap GraphQL query: the endpoint answers and accepts the token.
+async fn probe(endpoint: &Endpoint) -> Result<(), ProbeError> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(endpoint.connect_timeout)
+        .timeout(endpoint.request_timeout)
+        .build()
+        .map_err(|e| ProbeError::Unreachable(e.to_string()))?;
+    let mut request = client
+        .post(endpoint.url.clone())
+        .json(&serde_json::json!({ "query": "{ __typename }" }));
+    if let Some(token) = &endpoint.token {
+        request = request.bearer_auth(token.expose_secret());
+    }
+    // The error text from reqwest holds the URL, never headers, so no token can leak here.
+    let response = request
+        .send()
+        .await
+        .map_err(|e| ProbeError::Unreachable(e.without_url().to_string()))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Err(ProbeError::Unauthorized(status.as_u16()));
+    }
+    if !status.is_success() {
+        return Err(ProbeError::Unreachable(format!("HTTP {status}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! Integration tests: `stagesync daemon` as a process — systemd notify, control socket, SIGTERM —
+//! and the systemd units. The endpoints are a minimal GraphQL responder on 127.0.0.1: enough for
+//! the start-up probe; the runs themselves fail against it, which exercises the retry path.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+/// Answers every HTTP request with a GraphQL `{"data":{"__typename":"Query"}}`.
+fn graphql_stub() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(&stream);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let answer = r#"{"data":{"__typename":"Query"}}"#;
+                let _ = (&stream).write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+fn write_config(dir: &Path, schedule: Option<&str>, url: &str) -> PathBuf {
+    let path = dir.join("stagesync.toml");
+    let schedule = schedule.map_or_else(String::new, |s| format!("schedule = \"{s}\"\n"));
+    std::fs::write(
+        &path,
+        format!(
+            "{schedule}state_dir = \"{}\"\n[source]\nurl = \"{url}source\"\n[destination]\nurl = \"{url}destination\"\n[retry]\ninitial_secs = 0.2\nmax_secs = 1\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Kills the daemon if a test fails before stopping it.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(common::stagesync_bin())
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Reads notify datagrams into `seen` until one has a line starting with `needle`.
+fn wait_for_notify(socket: &UnixDatagram, needle: &str, seen: &mut Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while !seen
+        .iter()
+        .any(|m| m.lines().any(|l| l.starts_with(needle)))
+    {
+        assert!(Instant::now() < deadline, "no {needle} in {seen:?}");
+        if let Ok(n) = socket.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the daemon did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn daemon_speaks_systemd_notify_answers_on_its_socket_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), Some("*/2 * * * * *"), &graphql_stub());
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+
+    let mut daemon = Daemon(
+        Command::new(common::stagesync_bin())
+            .args(["daemon", "--config"])
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("RUNTIME_DIRECTORY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut seen = Vec::new();
+    wait_for_notify(&notify, "READY=1", &mut seen);
+    wait_for_notify(&notify, "WATCHDOG=1", &mut seen);
+    assert!(
+        seen.iter()
+            .any(|m| m.contains("STATUS=ready; schedule */2 * * * * *")),
+        "{seen:?}"
+    );
+    let socket = dir.path().join("state/stagesync.sock");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+
+    // No successful run yet: it runs at once; against the stub it fails and is retried, visibly.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = json(&cli(&config, &["status", "--json"]));
+        if status["consecutive_failures"].as_u64().unwrap_or(0) >= 1 {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no failure recorded: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status["pid"], daemon.0.id());
+    assert!(
+        status["last_result"].as_str().unwrap().contains("failed"),
+        "{status}"
+    );
+    assert!(status["next_scheduled"].is_string(), "{status}");
+    wait_for_notify(&notify, "STATUS=last: incremental run failed", &mut seen);
+    let text = cli(&config, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("daemon          "),
+        "{text:?}"
+    );
+
+    // Inspection goes through the socket while the daemon holds the store.
+    assert!(json(&cli(&config, &["checkpoints", "--json"])).is_array());
+    assert!(json(&cli(&config, &["checkpoints", "models", "--json"])).is_array());
+    let reset = cli(&config, &["reset", "--yes"]);
+    assert_eq!(reset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&reset.stderr).contains("stop it first"));
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    wait_for_notify(&notify, "STOPPING=1", &mut seen);
+    let exit = wait_exit(&mut daemon.0);
+    let mut log = String::new();
+    daemon
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(log.contains("run started"), "{log}");
+    assert!(!socket.exists(), "the socket is removed on exit");
+
+    // Without a daemon the same commands open the store directly.
+    let status = json(&cli(&config, &["status", "--json"]));
+    assert_eq!(status["daemon"], "not-running");
+    stdout_ok(&cli(&config, &["reset", "--yes"]));
+}
+
+fn stdout_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn daemon_without_a_schedule_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), None, "http://127.0.0.1:9/");
+    let out = cli(&config, &["daemon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a `schedule`"));
+
+    let config = write_config(dir.path(), Some("*/5 * * * *"), "http://127.0.0.1:9/");
+    let out = cli(&config, &["daemon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("*/5 * * * *"));
+}
+
+/// `systemd-analyze verify` and `security --offline` on both units, where systemd-analyze exists.
+#[test]
+fn systemd_units_verify_and_are_hardened() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: systemd-analyze not found");
+        return;
+    }
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd");
+    let dir = tempfile::tempdir().unwrap();
+    for (file, name) in [
+        ("stagesync.service", "stagesync.service"),
+        ("stagesync@.service", "stagesync@prod-to-staging.service"),
+    ] {
+        // The units name the installed binary; point them at the built one for `verify`.
+        let text = std::fs::read_to_string(units.join(file)).unwrap().replace(
+            "/usr/local/bin/stagesync",
+            common::stagesync_bin().to_str().unwrap(),
+        );
+        std::fs::write(dir.path().join(file), &text).unwrap();
+        let unit = dir.path().join(name);
+        if name != file {
+            std::fs::copy(dir.path().join(file), &unit).unwrap();
+        }
+        let verify = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&unit)
+            .output()
+            .unwrap();
+        let complaints = String::from_utf8_lossy(&verify.stderr).into_owned();
+        let relevant: Vec<&str> = complaints
+            .lines()
+            // Hosts without a running systemd (containers) complain about the manager itself.
+            .filter(|l| l.contains(file) || l.contains(name))
+            .collect();
+        assert!(relevant.is_empty(), "{name}: {complaints}");
+
+        let security = Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--no-pager"])
+            .arg(&unit)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&security.stdout);
+        let score: f64 = report
+            .lines()
+            .find_map(|l| l.split("exposure level for ").nth(1))
+            .and_then(|l| l.split(": ").nth(1))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no score in {report}"));
+        assert!(score <= 2.0, "{name}: exposure {score}\n{report}");
+    }
+}
