@@ -65,6 +65,8 @@ struct RawEndpoint {
     read_timeout_secs: Option<f64>,
     request_timeout_secs: Option<f64>,
     max_retries: Option<u32>,
+    backoff_initial_ms: Option<u64>,
+    backoff_max_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +105,10 @@ pub struct Endpoint {
     pub read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_retries: u32,
+    /// Exponential backoff between retries (with jitter), from `backoff_initial` up to
+    /// `backoff_max`; a 429's `Retry-After` wins.
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -430,6 +436,8 @@ fn resolve_endpoint(
         read_timeout,
         request_timeout,
         max_retries: raw.max_retries.unwrap_or(8),
+        backoff_initial: Duration::from_millis(raw.backoff_initial_ms.unwrap_or(250)),
+        backoff_max: Duration::from_millis(raw.backoff_max_ms.unwrap_or(30_000)),
     })
 }
 

@@ -16,4 +16,6 @@ pub mod store;
 pub mod sync;
 
 #[cfg(feature = "emulator")]
+pub mod demo;
+#[cfg(feature = "emulator")]
 pub mod emulator;

@@ -3,10 +3,15 @@
 
 mod checkpoints;
 mod daemon;
+#[cfg(feature = "emulator")]
+mod demo;
+pub mod report;
 mod reset;
 mod schema;
 mod status;
+mod sync;
 mod trigger;
+mod verify;
 
 use crate::cli::Command;
 
@@ -48,6 +53,11 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Trigger(args) => trigger::run(args),
         Command::Checkpoints(args) => checkpoints::run(args),
         Command::Reset(args) => reset::run(args),
+        Command::Sync(args) => sync::run(args),
+        Command::Plan(args) => sync::plan(args),
+        Command::Verify(args) => verify::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Demo(args) => demo::run(args),
         #[allow(unreachable_patterns)]
         _ => Err(UsageError("this command is not available yet in this build".into()).into()),
     }
@@ -58,4 +68,34 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Unix milliseconds as RFC 3339 UTC.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }

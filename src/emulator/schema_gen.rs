@@ -154,7 +154,12 @@ impl FieldDef {
         self
     }
 
-    fn arg_default(&mut self, name: &str, ty: impl Into<String>, default: impl Into<String>) -> &mut Self {
+    fn arg_default(
+        &mut self,
+        name: &str,
+        ty: impl Into<String>,
+        default: impl Into<String>,
+    ) -> &mut Self {
         self.args.insert(
             name.to_string(),
             ArgDef {
@@ -384,7 +389,11 @@ impl<'a> Generator<'a> {
         def.field("hex", "Hex");
         def.field("rgba", "RGBAInput");
         for name in ["RGBA", "RGBAInput"] {
-            let kind = if name == "RGBA" { Kind::Object } else { Kind::Input };
+            let kind = if name == "RGBA" {
+                Kind::Object
+            } else {
+                Kind::Input
+            };
             let def = self.def(name, kind);
             def.field("a", "RGBATransparency!");
             def.field("b", "RGBAHue!");
@@ -392,7 +401,8 @@ impl<'a> Generator<'a> {
             def.field("r", "RGBAHue!");
         }
         let def = self.def("Location", Kind::Object);
-        def.field("distance", "Float!").arg("from", "LocationInput!");
+        def.field("distance", "Float!")
+            .arg("from", "LocationInput!");
         def.field("latitude", "Float!");
         def.field("longitude", "Float!");
         let def = self.def("LocationInput", Kind::Input);
@@ -542,7 +552,7 @@ impl<'a> Generator<'a> {
                 fields,
                 user_refs,
                 scheduled_in: false,
-                    timestamps: true,
+                timestamps: true,
                 upload: false,
             };
             self.where_input(&shape, false);
@@ -560,7 +570,10 @@ impl<'a> Generator<'a> {
             if name == "ScheduledOperation" {
                 object.field("rawPayload", "Json!");
                 object
-                    .field("affectedDocuments", "[ScheduledOperationAffectedDocument!]!")
+                    .field(
+                        "affectedDocuments",
+                        "[ScheduledOperationAffectedDocument!]!",
+                    )
                     .arg("after", "String")
                     .arg("before", "String")
                     .arg("first", "Int")
@@ -819,9 +832,8 @@ impl<'a> Generator<'a> {
         def.field("fit", "ImageFit");
         def.field("height", "Int");
         def.field("width", "Int");
-        self.def("ImageFit", Kind::Enum).values = ["clip", "crop", "max", "scale"]
-            .map(String::from)
-            .to_vec();
+        self.def("ImageFit", Kind::Enum).values =
+            ["clip", "crop", "max", "scale"].map(String::from).to_vec();
         if system == AssetSystem::UploadUrl {
             object.field("upload", "AssetUpload");
             let def = self.def("AssetUpload", Kind::Object);
@@ -916,7 +928,10 @@ impl<'a> Generator<'a> {
             FieldKind::Scalar { scalar } => {
                 let ty = input_scalar(*scalar);
                 if field.list {
-                    if !matches!(filter_family(*scalar), FilterFamily::None | FilterFamily::Json) {
+                    if !matches!(
+                        filter_family(*scalar),
+                        FilterFamily::None | FilterFamily::Json
+                    ) {
                         list_filters(def, name, ty);
                     }
                     return;
@@ -1068,7 +1083,8 @@ impl<'a> Generator<'a> {
                 FieldKind::Scalar { .. } | FieldKind::Enumeration { .. }
             );
             // Unique values cannot be the same on many entries; an asset's handle is its file.
-            let in_many = plain_value && !field.unique && !(model.asset.is_some() && field.name == "handle");
+            let in_many =
+                plain_value && !field.unique && !(model.asset.is_some() && field.name == "handle");
             if in_many {
                 update_many.field(&field.name, update_ty.as_str());
             }
@@ -1134,7 +1150,8 @@ impl<'a> Generator<'a> {
         }
         self.defs.insert(format!("{name}CreateInput"), create);
         self.defs.insert(format!("{name}UpdateInput"), update);
-        self.defs.insert(format!("{name}UpdateManyInput"), update_many);
+        self.defs
+            .insert(format!("{name}UpdateManyInput"), update_many);
 
         let unique = format!("{name}WhereUniqueInput");
         let def = self.def(&format!("{name}ConnectInput"), Kind::Input);
@@ -1266,7 +1283,10 @@ impl<'a> Generator<'a> {
             .arg("where", many_where.as_str())
             .deprecated(&deprecated("delete"));
         let f = m
-            .field(&format!("deleteMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("deleteMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg("where", many_where.as_str());
         page_args(f);
 
@@ -1275,7 +1295,10 @@ impl<'a> Generator<'a> {
             .arg("where", many_where.as_str())
             .deprecated(&deprecated("update"));
         let f = m
-            .field(&format!("updateMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("updateMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg("data", format!("{name}UpdateManyInput!"))
             .arg("where", many_where.as_str());
         page_args(f);
@@ -1286,7 +1309,10 @@ impl<'a> Generator<'a> {
             .deprecated(&deprecated("publish"));
         publish_args(f);
         let f = m
-            .field(&format!("publishMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("publishMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg_default("from", "Stage", "DRAFT")
             .arg("where", many_where.as_str());
         publish_args(f);
@@ -1298,7 +1324,10 @@ impl<'a> Generator<'a> {
             .deprecated(&deprecated("unpublish"));
         unpublish_args(f);
         let f = m
-            .field(&format!("unpublishMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("unpublishMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg_default("stage", "Stage", "DRAFT")
             .arg("where", many_where.as_str());
         unpublish_args(f);
@@ -1401,10 +1430,14 @@ impl<'a> Generator<'a> {
             }
         }
         if create.fields.is_empty() {
-            create.field("_", "String").describe("No fields in create input");
+            create
+                .field("_", "String")
+                .describe("No fields in create input");
         }
         if update.fields.is_empty() {
-            update.field("_", "String").describe("No fields in update input");
+            update
+                .field("_", "String")
+                .describe("No fields in update input");
         }
         if update_many.fields.is_empty() {
             update_many
@@ -1413,7 +1446,8 @@ impl<'a> Generator<'a> {
         }
         self.defs.insert(format!("{name}CreateInput"), create);
         self.defs.insert(format!("{name}UpdateInput"), update);
-        self.defs.insert(format!("{name}UpdateManyInput"), update_many);
+        self.defs
+            .insert(format!("{name}UpdateManyInput"), update_many);
 
         let unique = format!("{name}WhereUniqueInput");
         let def = self.def(&format!("{name}CreateOneInlineInput"), Kind::Input);
@@ -1529,7 +1563,10 @@ impl<'a> Generator<'a> {
     fn render(mut self) -> String {
         let mut out = String::new();
         out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
-        self.defs.insert("Query".into(), std::mem::replace(&mut self.query, Def::new(Kind::Object)));
+        self.defs.insert(
+            "Query".into(),
+            std::mem::replace(&mut self.query, Def::new(Kind::Object)),
+        );
         self.defs.insert(
             "Mutation".into(),
             std::mem::replace(&mut self.mutation, Def::new(Kind::Object)),

@@ -38,7 +38,12 @@ struct Throttle {
 
 impl Limiter {
     /// `None` when `rate` or `burst` is zero.
-    pub(crate) fn new(endpoint: &str, rate: u32, burst: u32, recovery: Duration) -> Option<Limiter> {
+    pub(crate) fn new(
+        endpoint: &str,
+        rate: u32,
+        burst: u32,
+        recovery: Duration,
+    ) -> Option<Limiter> {
         let quota = Quota::per_second(NonZeroU32::new(rate)?).allow_burst(NonZeroU32::new(burst)?);
         Some(Limiter {
             endpoint: endpoint.to_owned(),

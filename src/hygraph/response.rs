@@ -51,9 +51,8 @@ impl Response {
 
     /// Decodes a GraphQL-over-HTTP body. `Err` says why it is not one (for the error message).
     pub(crate) fn parse(body: &[u8]) -> Result<Response, String> {
-        let value: Value = serde_json::from_slice(body).map_err(|e| {
-            format!("not JSON ({e}), body starts with {}", excerpt(body))
-        })?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| format!("not JSON ({e}), body starts with {}", excerpt(body)))?;
         let Value::Object(mut object) = value else {
             return Err(format!("not a JSON object: {}", excerpt(body)));
         };

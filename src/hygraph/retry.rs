@@ -56,7 +56,10 @@ mod tests {
         let max = Duration::from_secs(2);
         for _ in 0..50 {
             let first = backoff(0, base, max);
-            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
+            assert!(
+                first >= Duration::from_millis(50) && first <= base,
+                "{first:?}"
+            );
             let third = backoff(2, base, max);
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
             assert!(backoff(40, base, max) <= max);

@@ -153,7 +153,12 @@ impl Client {
             .read_timeout(cfg.read_timeout)
             .timeout(cfg.request_timeout)
             .build()
-            .map_err(|e| invalid(&format!("cannot build the HTTP client: {}", cause_chain(&e))))?;
+            .map_err(|e| {
+                invalid(&format!(
+                    "cannot build the HTTP client: {}",
+                    cause_chain(&e)
+                ))
+            })?;
         let in_flight = Semaphore::new(cfg.max_in_flight.min(Semaphore::MAX_PERMITS));
         Ok(Client {
             inner: Arc::new(Inner {

@@ -25,6 +25,10 @@ pub struct Acked {
     pub publication: Option<Hash>,
     /// Locales the destination's draft holds for this entry (so stale ones can be deleted).
     pub locales: Vec<String>,
+    /// Non-draft stages the destination holds this entry in; `None` when unknown.
+    pub stages: Option<Vec<String>>,
+    /// For assets: the source file (url) the destination's asset holds.
+    pub file: Option<String>,
 }
 
 /// One tracked entry: `nodes` tree, key `<Model>\0<source id>`.

@@ -6,8 +6,26 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+mod assets;
+pub mod canonical;
+mod compat;
+mod progress;
+pub mod read;
+mod run;
+pub mod shape;
+mod verify;
+pub mod write;
+
+pub use run::now_ms;
+pub use verify::{verify, Difference, VerifyReport};
+
+use std::collections::HashSet;
+
+use crate::config::{Config, Endpoint};
+use crate::hygraph::{Client, ClientError, EndpointConfig};
+use crate::model::{ContentModel, ModelError};
 use crate::store::{Checkpoint, RunMode, RunRecord, Store, StoreError};
+use shape::Shape;
 
 /// What a caller asks of one run.
 #[derive(Debug, Clone)]
@@ -52,8 +70,56 @@ pub struct RunReport {
 pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("sync is not implemented yet")]
-    NotImplemented,
+    #[error("{endpoint}: {source}")]
+    Client {
+        endpoint: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("{endpoint}: reading {model} failed: {message}")]
+    Read {
+        endpoint: String,
+        model: String,
+        message: String,
+    },
+    #[error("{endpoint}: the schema does not describe a Hygraph project: {source}")]
+    Schema {
+        endpoint: String,
+        #[source]
+        source: ModelError,
+    },
+    #[error(transparent)]
+    Canonical(#[from] canonical::CanonicalError),
+    #[error(
+        "the destination cannot hold what the source has; nothing was written. Align the destination's schema (or exclude these with `skip_models`):\n  - {}",
+        .0.join("\n  - ")
+    )]
+    Incompatible(Vec<String>),
+    #[error("config names models the source does not have: {}; `stagesync schema <source URL>` lists them", .0.join(", "))]
+    UnknownModels(Vec<String>),
+    #[error("identity.{model} = \"{field}\": {problem}")]
+    Identity {
+        model: String,
+        field: String,
+        problem: String,
+    },
+    #[error(
+        "deletion guard: {count} of {tracked} tracked {model} entries are gone from the source, more than the configured maximum ({limit}); nothing was written. If the source really lost them, rerun with --allow-mass-delete (or raise deletions.max)"
+    )]
+    DeletionGuard {
+        model: String,
+        count: u64,
+        tracked: u64,
+        limit: String,
+    },
+    #[error("the store has no snapshot of {model} {id}; run `stagesync sync --full`")]
+    MissingSnapshot { model: String, id: String },
+    #[error("{endpoint}: asset {id}: {message}")]
+    Asset {
+        endpoint: String,
+        id: String,
+        message: String,
+    },
     #[error(
         "the run was stopped before it finished; the next run resumes from the acknowledged state"
     )]
@@ -61,10 +127,183 @@ pub enum SyncError {
 }
 
 /// Runs one sync.
-pub async fn run(
-    _config: &Config,
-    _store: &Store,
-    _opts: RunOptions,
-) -> Result<RunReport, SyncError> {
-    Err(SyncError::NotImplemented)
+pub async fn run(config: &Config, store: &Store, opts: RunOptions) -> Result<RunReport, SyncError> {
+    run::run(config, store, opts).await
+}
+
+pub(crate) fn endpoint_client(endpoint: &Endpoint) -> Result<Client, SyncError> {
+    let mut cfg = EndpointConfig::new(endpoint.name, endpoint.url.clone());
+    cfg.token = endpoint.token.clone();
+    cfg.requests_per_second = endpoint.requests_per_second;
+    cfg.burst = endpoint.burst;
+    cfg.max_in_flight = endpoint.max_in_flight;
+    cfg.connect_timeout = endpoint.connect_timeout;
+    cfg.read_timeout = endpoint.read_timeout;
+    cfg.request_timeout = endpoint.request_timeout;
+    cfg.max_retries = endpoint.max_retries;
+    cfg.backoff_base = endpoint.backoff_initial;
+    cfg.backoff_max = endpoint.backoff_max;
+    Client::new(cfg).map_err(|source| SyncError::Client {
+        endpoint: endpoint.name.to_owned(),
+        source,
+    })
+}
+
+pub(crate) async fn introspect(client: &Client) -> Result<ContentModel, SyncError> {
+    let json = client
+        .introspect()
+        .await
+        .map_err(|source| SyncError::Client {
+            endpoint: client.name().to_owned(),
+            source,
+        })?;
+    crate::model::from_introspection(&json, client.name()).map_err(|source| SyncError::Schema {
+        endpoint: client.name().to_owned(),
+        source,
+    })
+}
+
+/// Both content models, read from the endpoints.
+pub(crate) struct Schemas {
+    pub source: ContentModel,
+    pub dest: ContentModel,
+}
+
+pub(crate) async fn prepare(
+    config: &Config,
+    store: &Store,
+    source: &Client,
+    dest: &Client,
+) -> Result<Schemas, SyncError> {
+    let (s, d) = futures::join!(introspect(source), introspect(dest));
+    let schemas = Schemas {
+        source: s?,
+        dest: d?,
+    };
+    store.bind_pair(&config.pair())?;
+    Ok(schemas)
+}
+
+/// Everything a run derives once from config and schemas.
+pub(crate) struct Prepared<'a> {
+    pub shapes: Vec<Shape<'a>>,
+    pub queries: Vec<String>,
+    /// Identity field per shape (`id` or a unique field).
+    pub identity: Vec<String>,
+    pub locales: Vec<String>,
+    pub default_locale: String,
+    /// Models whose schema changed since the last run: compared as if nothing was acknowledged.
+    pub full_models: HashSet<String>,
+    /// Recorded when a run succeeds, so an interrupted full pass is redone.
+    pub fingerprints: Vec<(String, [u8; 32])>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(
+        config: &Config,
+        store: Option<&Store>,
+        schemas: &'a Schemas,
+    ) -> Result<Prepared<'a>, SyncError> {
+        let content = &schemas.source;
+        let names = select_models(config, content)?;
+        compat::check(content, &schemas.dest, &names)?;
+        let stages: Vec<String> = config
+            .stages
+            .iter()
+            .filter(|s| content.stages.contains(s))
+            .cloned()
+            .collect();
+        let locales = match &config.locales {
+            Some(l) => l.clone(),
+            None => content.locales.clone(),
+        };
+        let mut prepared = Prepared {
+            shapes: Vec::new(),
+            queries: Vec::new(),
+            identity: Vec::new(),
+            locales,
+            default_locale: content.default_locale.clone(),
+            full_models: HashSet::new(),
+            fingerprints: Vec::new(),
+        };
+        for name in &names {
+            let model = content.model(name).expect("selected from the model");
+            let shape = Shape::new(content, model);
+            prepared.identity.push(identity(config, model)?);
+            prepared
+                .queries
+                .push(read::page_query(&shape, content, &stages));
+            if let Some(store) = store {
+                let fingerprint = compat::fingerprint(model, schemas.dest.model(name));
+                let stored = store.model_fingerprint(name)?;
+                if stored != Some(fingerprint) {
+                    if stored.is_some() {
+                        tracing::info!(model = %name, "schema changed since the last run: full pass for this model");
+                    }
+                    prepared.full_models.insert(name.clone());
+                }
+                prepared.fingerprints.push((name.clone(), fingerprint));
+            }
+            prepared.shapes.push(shape);
+        }
+        Ok(prepared)
+    }
+
+    /// Locales read and written for a model. Asset files are per locale in Hygraph; only the
+    /// default locale's file is synced.
+    pub fn locales_for(&self, shape: &Shape<'_>) -> Vec<String> {
+        if shape.is_asset() {
+            vec![self.default_locale.clone()]
+        } else {
+            self.locales.clone()
+        }
+    }
+}
+
+fn select_models(config: &Config, content: &ContentModel) -> Result<Vec<String>, SyncError> {
+    let mut unknown = Vec::new();
+    for name in config.models.iter().flatten().chain(&config.skip_models) {
+        if content.model(name).is_none() {
+            unknown.push(name.clone());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(SyncError::UnknownModels(unknown));
+    }
+    // Assets first, so that their uploads are done before entries link to them.
+    let mut names: Vec<String> = content
+        .models
+        .iter()
+        .filter(|m| config.models.as_ref().is_none_or(|l| l.contains(&m.name)))
+        .filter(|m| !config.skip_models.contains(&m.name))
+        .map(|m| m.name.clone())
+        .collect();
+    names.sort_by_key(|n| content.model(n).is_none_or(|m| m.asset.is_none()));
+    Ok(names)
+}
+
+fn identity(config: &Config, model: &crate::model::Model) -> Result<String, SyncError> {
+    if let Some(field) = config.identity.get(&model.name) {
+        if field == "id" {
+            return Ok(field.clone());
+        }
+        return match model.field(field) {
+            Some(f) if f.unique => Ok(field.clone()),
+            Some(_) => Err(SyncError::Identity {
+                model: model.name.clone(),
+                field: field.clone(),
+                problem: "the field is not unique; use `id` or a unique field".into(),
+            }),
+            None => Err(SyncError::Identity {
+                model: model.name.clone(),
+                field: field.clone(),
+                problem: "the model has no such field".into(),
+            }),
+        };
+    }
+    let unique: Vec<&crate::model::Field> = model.unique_fields().collect();
+    Ok(match unique.as_slice() {
+        [one] => one.name.clone(),
+        _ => "id".into(),
+    })
 }

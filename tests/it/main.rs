@@ -6,5 +6,8 @@ mod checkpoints;
 mod common;
 mod daemon;
 mod emulator;
+mod harness;
 mod model;
+mod resilience;
+mod sync;
 mod transport;

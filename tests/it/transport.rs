@@ -36,7 +36,12 @@ fn ok() -> Step {
 }
 
 fn status(code: u16) -> Step {
-    Step::Raw(code, vec![], "text/plain", format!("status {code}").into_bytes())
+    Step::Raw(
+        code,
+        vec![],
+        "text/plain",
+        format!("status {code}").into_bytes(),
+    )
 }
 
 /// What the server saw.
@@ -68,9 +73,7 @@ impl Server {
             hits: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
         });
-        let app = Router::new()
-            .fallback(scripted)
-            .with_state(script.clone());
+        let app = Router::new().fallback(scripted).with_state(script.clone());
         let url = serve(app).await;
         Server { url, script }
     }
@@ -188,7 +191,10 @@ async fn write(client: &Client) -> Result<stagesync::hygraph::Response, ClientEr
 
 fn assert_no_token(text: &str) {
     assert!(!text.contains(TOKEN), "token leaked into: {text}");
-    assert!(!text.contains("7f3a9c"), "part of the token leaked into: {text}");
+    assert!(
+        !text.contains("7f3a9c"),
+        "part of the token leaked into: {text}"
+    );
 }
 
 #[tokio::test]
@@ -364,7 +370,10 @@ async fn an_html_page_is_retried_then_reported_with_an_excerpt() {
         panic!("expected InvalidResponse, got {error:?}");
     };
     assert_eq!(endpoint, "destination");
-    assert!(detail.contains("<html><body>Service maintenance"), "{detail}");
+    assert!(
+        detail.contains("<html><body>Service maintenance"),
+        "{detail}"
+    );
     assert_eq!(*attempts, 4);
     assert_eq!(server.hits(), 4);
 }
@@ -398,7 +407,11 @@ async fn a_dropped_connection_is_retried_for_reads_only() {
         "{error:?}"
     );
     assert!(error.write_may_have_applied());
-    assert_eq!(server.hits(), 1, "a write whose answer was lost is not resent");
+    assert_eq!(
+        server.hits(),
+        1,
+        "a write whose answer was lost is not resent"
+    );
 }
 
 #[tokio::test]
@@ -507,10 +520,7 @@ async fn a_too_complex_query_is_its_own_error() {
     let server = Server::start(vec![complex], ok()).await;
     let client = client(&server);
     let error = read(&client).await.unwrap_err();
-    assert!(
-        matches!(error, ClientError::TooComplex { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, ClientError::TooComplex { .. }), "{error:?}");
     assert_eq!(server.hits(), 1);
 }
 
@@ -569,7 +579,11 @@ async fn the_limiter_keeps_concurrent_requests_under_the_server_limit() {
     for result in futures::future::join_all(requests).await {
         result.unwrap();
     }
-    assert_eq!(limit.rejected.load(Ordering::SeqCst), 0, "the server said 429");
+    assert_eq!(
+        limit.rejected.load(Ordering::SeqCst),
+        0,
+        "the server said 429"
+    );
     assert_eq!(limit.accepted.load(Ordering::SeqCst), 30);
     assert_eq!(client.stats().rate_limited, 0);
 }
@@ -597,7 +611,10 @@ async fn an_unreachable_port_fails_fast_naming_the_endpoint() {
     };
     assert_eq!(endpoint, "destination");
     assert_eq!(address, &format!("127.0.0.1:{port}"));
-    assert!(*attempts <= 3, "a refused connection is not retried 8 times");
+    assert!(
+        *attempts <= 3,
+        "a refused connection is not retried 8 times"
+    );
     assert!(error.is_transient());
     assert!(!error.write_may_have_applied());
     assert_no_token(&error.to_string());

@@ -1,0 +1,466 @@
+//! A realistic, reproducible project for any content model: entries of every model with values
+//! of every field kind, relations both ways (unions, one-way, asset links), two locales, assets
+//! with real bytes, and a mix of draft-only, published, and published-with-a-newer-draft
+//! entries. Written through the Content API like an editor would, so it works against any
+//! endpoint. Used by the demo, the benchmark and the tests.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::hygraph::{Client, Idempotency};
+use crate::model::{ContentModel, Field, FieldKind, Scalar};
+use crate::sync::shape::Shape;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct ProjectSpec {
+    /// Entries across all non-asset models.
+    pub entries: usize,
+    /// Assets (uploaded from `file_base`); 0 for none.
+    pub assets: usize,
+    /// Base URL of a server holding `/<n>.bin` files (see `FileServer`).
+    pub file_base: Option<String>,
+    pub seed: u64,
+    /// Share of entries published (0–100).
+    pub published_percent: u64,
+    /// Share of published entries edited after publishing (0–100).
+    pub newer_draft_percent: u64,
+}
+
+impl ProjectSpec {
+    pub fn new(entries: usize) -> ProjectSpec {
+        ProjectSpec {
+            entries,
+            assets: 0,
+            file_base: None,
+            seed: 7,
+            published_percent: 60,
+            newer_draft_percent: 25,
+        }
+    }
+}
+
+/// The ids of what was created, per model, in creation order.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    pub ids: BTreeMap<String, Vec<String>>,
+    pub requests: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("seeding {model}: {message}")]
+    Write { model: String, message: String },
+    #[error(transparent)]
+    Client(#[from] crate::hygraph::ClientError),
+}
+
+/// splitmix64: tiny, seedable, and the same everywhere.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    pub fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+}
+
+/// A value for a field of entry `i` (version `v` distinguishes edits).
+pub fn value_for(
+    content: &ContentModel,
+    model: &str,
+    field: &Field,
+    i: usize,
+    v: usize,
+    locale: &str,
+) -> Value {
+    let one = |k: usize| -> Value {
+        match &field.kind {
+            FieldKind::Scalar { scalar } => match scalar {
+                Scalar::String | Scalar::Id => {
+                    if field.unique {
+                        json!(format!("{}-{i}", model.to_lowercase()))
+                    } else if v == 0 {
+                        json!(format!("{model} {i} {} {locale}{}", field.name, suffix(k)))
+                    } else {
+                        json!(format!(
+                            "{model} {i} {} {locale} v{v}{}",
+                            field.name,
+                            suffix(k)
+                        ))
+                    }
+                }
+                Scalar::Int => json!(((i * 7 + v + k) % 1000) as i64),
+                Scalar::Float => json!((i as f64) * 1.5 + (v as f64) + 0.25),
+                Scalar::Boolean => json!((i + v + k) % 2 == 0),
+                Scalar::Long => json!(9_000_000_000_i64 + (i * 1000 + v) as i64),
+                Scalar::Date => json!(format!(
+                    "2026-{:02}-{:02}",
+                    1 + (i % 12),
+                    1 + ((i + v) % 28)
+                )),
+                Scalar::DateTime => json!(format!(
+                    "2026-{:02}-{:02}T{:02}:{:02}:00.000Z",
+                    1 + (i % 12),
+                    1 + (i % 28),
+                    (i + v) % 24,
+                    (i * 7) % 60
+                )),
+                Scalar::Json => {
+                    json!({ "n": i, "version": v, "tags": ["alpha", "beta"], "nested": { "z": 1, "a": [1.5, 2] } })
+                }
+                Scalar::RichText => {
+                    json!({ "children": [ { "type": "paragraph", "children": [ { "text": format!("{model} {i} {} {locale} v{v}", field.name) } ] } ] })
+                }
+                Scalar::Color => {
+                    json!({ "hex": format!("#{:02x}{:02x}{:02x}", (i * 40) % 256, (v * 90) % 256, (k * 17) % 256) })
+                }
+                Scalar::Location => {
+                    json!({ "latitude": 48.0 + (i % 100) as f64 / 100.0, "longitude": 11.5 + v as f64 / 10.0 })
+                }
+                Scalar::Hex => json!(format!("#{:06x}", (i * 2654435761 + v) % 0xFFFFFF)),
+                Scalar::Rgba => json!({ "r": i % 256, "g": v % 256, "b": k % 256, "a": 1 }),
+            },
+            FieldKind::Enumeration { name } => {
+                let values = content
+                    .enumeration(name)
+                    .map(|e| e.values.clone())
+                    .unwrap_or_default();
+                match values.len() {
+                    0 => Value::Null,
+                    n => json!(values[(i + v + k) % n]),
+                }
+            }
+            _ => Value::Null,
+        }
+    };
+    if field.list {
+        Value::Array((0..2).map(one).collect())
+    } else {
+        one(0)
+    }
+}
+
+fn suffix(k: usize) -> String {
+    if k == 0 {
+        String::new()
+    } else {
+        format!(" #{k}")
+    }
+}
+
+/// The create or update data of entry `i`, version `v`, without relations.
+pub fn entry_data(
+    content: &ContentModel,
+    shape: &Shape<'_>,
+    i: usize,
+    v: usize,
+    create: bool,
+) -> Value {
+    let model = &shape.model.name;
+    let mut data = Map::new();
+    for f in &shape.plain {
+        data.insert(
+            f.name.clone(),
+            value_for(content, model, f, i, v, &content.default_locale),
+        );
+    }
+    for f in &shape.localized {
+        data.insert(
+            f.name.clone(),
+            value_for(content, model, f, i, v, &content.default_locale),
+        );
+    }
+    let others: Vec<&String> = content
+        .locales
+        .iter()
+        .filter(|l| **l != content.default_locale)
+        .collect();
+    if !shape.localized.is_empty() && !others.is_empty() && !shape.is_asset() {
+        let list: Vec<Value> = others
+            .iter()
+            .map(|l| {
+                let d: Map<String, Value> = shape
+                    .localized
+                    .iter()
+                    .map(|f| (f.name.clone(), value_for(content, model, f, i, v, l)))
+                    .collect();
+                if create {
+                    json!({ "locale": l, "data": d })
+                } else {
+                    json!({ "locale": l, "create": d.clone(), "update": d })
+                }
+            })
+            .collect();
+        data.insert(
+            "localizations".into(),
+            if create {
+                json!({ "create": list })
+            } else {
+                json!({ "upsert": list })
+            },
+        );
+    }
+    Value::Object(data)
+}
+
+async fn send_batch(
+    client: &Client,
+    model: &str,
+    fields: &[(String, String, Value)],
+) -> Result<Vec<Option<String>>, SeedError> {
+    // fields: (mutation field with `$vN` placeholders, variable type, variable value)
+    let decls: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(n, (_, ty, _))| format!("$v{n}: {ty}"))
+        .collect();
+    let body: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(n, (f, _, _))| format!("m{n}: {}", f.replace("$V", &format!("$v{n}"))))
+        .collect();
+    let query = format!(
+        "mutation Seed({}) {{ {} }}",
+        decls.join(", "),
+        body.join(" ")
+    );
+    let vars: Map<String, Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(n, (_, _, v))| (format!("v{n}"), v.clone()))
+        .collect();
+    let response = client
+        .graphql(&query, Value::Object(vars), Idempotency::Unsafe)
+        .await?;
+    if let Some(err) = response.errors.first() {
+        return Err(SeedError::Write {
+            model: model.to_owned(),
+            message: err.message.clone(),
+        });
+    }
+    Ok((0..fields.len())
+        .map(|n| {
+            response
+                .data
+                .as_ref()
+                .and_then(|d| d.get(format!("m{n}")))
+                .and_then(|m| m.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect())
+}
+
+const BATCH: usize = 20;
+
+/// Creates the project in the endpoint behind `client`.
+pub async fn seed(
+    client: &Client,
+    content: &ContentModel,
+    spec: &ProjectSpec,
+) -> Result<Project, SeedError> {
+    let mut rng = Rng::new(spec.seed);
+    let mut project = Project::default();
+    let shapes: Vec<Shape<'_>> = content
+        .models
+        .iter()
+        .map(|m| Shape::new(content, m))
+        .collect();
+    // Assets first: entries link to them.
+    if let (Some(asset), Some(base)) = (content.asset_model(), &spec.file_base) {
+        let mut ids = Vec::new();
+        for n in 0..spec.assets {
+            let url = format!("{base}/{n}.bin");
+            let id = match asset.asset {
+                Some(crate::model::AssetSystem::Legacy) => client
+                    .post_form("upload", &[("url", &url)])
+                    .await?
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                _ => send_batch(
+                    client,
+                    &asset.name,
+                    &[(
+                        format!("create{}(data: $V) {{ id }}", asset.name),
+                        format!("{}CreateInput!", asset.name),
+                        json!({ "uploadUrl": url }),
+                    )],
+                )
+                .await?
+                .pop()
+                .flatten(),
+            };
+            if let Some(id) = id {
+                ids.push(id);
+            }
+        }
+        project.requests += spec.assets as u64;
+        project.ids.insert(asset.name.clone(), ids);
+    }
+    let entry_shapes: Vec<&Shape<'_>> = shapes.iter().filter(|s| !s.is_asset()).collect();
+    let per_model = (spec.entries / entry_shapes.len().max(1)).max(1);
+    for shape in &entry_shapes {
+        let name = &shape.model.name;
+        let mut ids = Vec::new();
+        let items: Vec<usize> = (0..per_model).collect();
+        for chunk in items.chunks(BATCH) {
+            let fields: Vec<(String, String, Value)> = chunk
+                .iter()
+                .map(|i| {
+                    (
+                        format!("create{name}(data: $V) {{ id }}"),
+                        format!("{name}CreateInput!"),
+                        entry_data(content, shape, *i, 0, true),
+                    )
+                })
+                .collect();
+            ids.extend(
+                send_batch(client, name, &fields)
+                    .await?
+                    .into_iter()
+                    .flatten(),
+            );
+            project.requests += 1;
+        }
+        project.ids.insert(name.clone(), ids);
+    }
+    // Relations, from the side that owns them.
+    for shape in &entry_shapes {
+        let name = &shape.model.name;
+        let ids = project.ids[name].clone();
+        let mut fields = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let mut data = Map::new();
+            for f in &shape.owned {
+                let FieldKind::Relation(rel) = &f.kind else {
+                    continue;
+                };
+                let pick = |rng: &mut Rng| -> Option<Value> {
+                    let target = &rel.targets[rng.below(rel.targets.len() as u64) as usize];
+                    let pool = project.ids.get(target)?;
+                    if pool.is_empty() {
+                        return None;
+                    }
+                    let tid = &pool[rng.below(pool.len() as u64) as usize];
+                    if tid == id {
+                        return None;
+                    }
+                    Some(if rel.union.is_some() {
+                        json!({ target.as_str(): { "id": tid } })
+                    } else {
+                        json!({ "id": tid })
+                    })
+                };
+                if f.list {
+                    let mut list: Vec<Value> = Vec::new();
+                    for _ in 0..(1 + rng.below(3)) {
+                        if let Some(t) = pick(&mut rng) {
+                            if !list.contains(&t) {
+                                list.push(t);
+                            }
+                        }
+                    }
+                    data.insert(f.name.clone(), json!({ "connect": list }));
+                } else if i % 7 != 3 {
+                    if let Some(t) = pick(&mut rng) {
+                        data.insert(f.name.clone(), json!({ "connect": t }));
+                    }
+                }
+            }
+            if !data.is_empty() {
+                fields.push((
+                    format!("update{name}(where: {{ id: \"{id}\" }}, data: $V) {{ id }}"),
+                    format!("{name}UpdateInput!"),
+                    Value::Object(data),
+                ));
+            }
+            if fields.len() == BATCH {
+                send_batch(client, name, &std::mem::take(&mut fields)).await?;
+                project.requests += 1;
+            }
+        }
+        if !fields.is_empty() {
+            send_batch(client, name, &fields).await?;
+            project.requests += 1;
+        }
+    }
+    // Publication: assets all published; entries by share; some get a newer draft.
+    let locales = content.locales.join(", ");
+    for shape in &shapes {
+        let name = &shape.model.name;
+        let Some(ids) = project.ids.get(name) else {
+            continue;
+        };
+        let mut publish = Vec::new();
+        let mut edit = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if shape.is_asset() || rng.percent(spec.published_percent) {
+                publish.push(id.clone());
+                if !shape.is_asset() && rng.percent(spec.newer_draft_percent) {
+                    edit.push((i, id.clone()));
+                }
+            }
+        }
+        let loc = if shape.model.has_localized_fields() {
+            format!(", locales: [{locales}]")
+        } else {
+            String::new()
+        };
+        for chunk in publish.chunks(BATCH) {
+            let body: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, id)| format!("p{n}: publish{name}(where: {{ id: \"{id}\" }}, to: [PUBLISHED]{loc}) {{ id }}"))
+                .collect();
+            let response = client
+                .graphql(
+                    &format!("mutation Publish {{ {} }}", body.join(" ")),
+                    json!({}),
+                    Idempotency::Safe,
+                )
+                .await?;
+            if let Some(err) = response.errors.first() {
+                return Err(SeedError::Write {
+                    model: name.clone(),
+                    message: err.message.clone(),
+                });
+            }
+            project.requests += 1;
+        }
+        for chunk in edit.chunks(BATCH) {
+            let fields: Vec<(String, String, Value)> = chunk
+                .iter()
+                .map(|(i, id)| {
+                    (
+                        format!("update{name}(where: {{ id: \"{id}\" }}, data: $V) {{ id }}"),
+                        format!("{name}UpdateInput!"),
+                        entry_data(content, shape, *i, 1, false),
+                    )
+                })
+                .collect();
+            send_batch(client, name, &fields).await?;
+            project.requests += 1;
+        }
+    }
+    Ok(project)
+}

@@ -1,0 +1,259 @@
+//! The demo itself: two emulated environments on 127.0.0.1, a seeded source project, an initial
+//! sync, a handful of edits, the plan and the incremental sync that writes only those, and a
+//! verify — all through the same engine a real run uses.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use super::files::FileServer;
+use super::project::{self, ProjectSpec, Rng};
+use crate::config::Config;
+use crate::emulator::{Emulator, EmulatorOptions};
+use crate::hygraph::{Client, EndpointConfig, Idempotency};
+use crate::model::ContentModel;
+use crate::store::{RunMode, RunRecord, Store};
+use crate::sync::{self, shape::Shape, RunOptions};
+
+/// The conference project the demo syncs (also `tests/fixtures/conference.toml`).
+pub const CONFERENCE_MODEL: &str = include_str!("../../tests/fixtures/conference.toml");
+
+pub struct DemoOptions {
+    pub entries: usize,
+    pub keep: bool,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Runs the demo; `Ok(true)` when verify found both sides equal.
+pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
+    let content: ContentModel = crate::model::from_model_file(CONFERENCE_MODEL, "conference.toml")?;
+    let mut rng = Rng::new(2026);
+    let source_token = format!("demo-source-{:016x}", rng.next());
+    let dest_token = format!("demo-destination-{:016x}", rng.next());
+    let start = |token: &str| {
+        let mut o = EmulatorOptions::new(content.clone());
+        o.token = Some(token.to_owned());
+        o
+    };
+    let source = Emulator::start(start(&source_token)).await?;
+    let dest = Emulator::start(start(&dest_token)).await?;
+    let files = FileServer::start().await?;
+    let work = tempfile::tempdir()?;
+    let state_dir = opts
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| work.path().join("state"));
+    std::fs::write(work.path().join("source.token"), &source_token)?;
+    std::fs::write(work.path().join("destination.token"), &dest_token)?;
+    let config_path = work.path().join("stagesync.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "state_dir = \"{}\"\n\n[source]\nurl = \"{}\"\ntoken_file = \"{}\"\nrequests_per_second = 200\nburst = 20\n\n[destination]\nurl = \"{}\"\ntoken_file = \"{}\"\nrequests_per_second = 200\nburst = 20\n",
+            state_dir.display(),
+            source.url(),
+            work.path().join("source.token").display(),
+            dest.url(),
+            work.path().join("destination.token").display()
+        ),
+    )?;
+    let config = Config::load(&config_path, None)?;
+
+    say(&format!(
+        "Two emulated Hygraph environments are up:\n  source      {}\n  destination {}\nSeeding the source with about {} entries of the conference model (relations both ways, a union, two locales, assets with real bytes, drafts, published entries and newer drafts)...",
+        source.url(),
+        dest.url(),
+        opts.entries
+    ));
+    let source_client = client(&source, &source_token, "source")?;
+    let mut spec = ProjectSpec::new(opts.entries);
+    spec.assets = (opts.entries / 100).clamp(3, 40);
+    spec.file_base = Some(files.url().to_owned());
+    let seeded = project::seed(&source_client, &content, &spec).await?;
+    let total: usize = seeded.ids.values().map(Vec::len).sum();
+    say(&format!("Seeded {total} entries and assets.\n"));
+
+    let store = Store::open(&config.state_dir)?;
+    say("1. The initial sync: every entry, edge, localization, asset and publication state.");
+    let first = sync_once(&config, &store, RunMode::Incremental).await?;
+    eprint!("{}", crate::commands::report::run_table(&first));
+
+    say("\n2. Editing a handful of source entries: a field, a relation, a publish, a deletion, a new asset.");
+    let edits = edit(&source_client, &content, &seeded, files.url()).await?;
+    for e in &edits {
+        say(&format!("   - {e}"));
+    }
+
+    say("\n3. The plan (nothing written yet):");
+    let mut plan_opts = RunOptions::new(RunMode::DryRun);
+    plan_opts.explain = true;
+    let plan = sync::run(&config, &store, plan_opts).await?;
+    eprint!("{}", plan.plan_text.unwrap_or_default());
+    say("   The incremental sync writes only those changes:");
+    let second = sync_once(&config, &store, RunMode::Incremental).await?;
+    eprint!("{}", crate::commands::report::run_table(&second));
+    say(&format!(
+        "\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}",
+        "",
+        "initial sync",
+        "after edits",
+        "source requests",
+        first.source.requests,
+        second.source.requests,
+        "destination requests",
+        first.destination.requests,
+        second.destination.requests,
+        "destination mutations",
+        first.destination.mutations,
+        second.destination.mutations,
+    ));
+
+    say(
+        "\n4. verify: reading both sides completely and comparing every entry, stage and locale...",
+    );
+    let report = sync::verify(&config, Some(&store)).await?;
+    for (model, s, d) in &report.models {
+        say(&format!("   {model:<20} source {s:>6}  destination {d:>6}"));
+    }
+    for d in report.differences.iter().take(20) {
+        say(&format!(
+            "   DIFFERENCE {} {} [{}]: {}",
+            d.model, d.id, d.stage, d.what
+        ));
+    }
+    let matched = report.matches();
+    if matched {
+        say("   Both sides match.");
+    } else {
+        say(&format!("   {} differences.", report.differences.len()));
+    }
+    store.flush()?;
+    drop(store);
+
+    say(&format!(
+        "\n5. The state lives in {} (a sled store). Inspect it with:\n   stagesync checkpoints --config {}\n   stagesync checkpoints models --config {}",
+        state_dir.display(),
+        config_path.display(),
+        config_path.display()
+    ));
+    if opts.keep {
+        say(&format!(
+            "\n--keep: the emulators keep running until Ctrl-C. Point stagesync or curl at them:\n   stagesync sync --config {}\n   curl -H 'Authorization: Bearer {source_token}' {}/__emulator/stats",
+            config_path.display(),
+            source.url().trim_end_matches('/'),
+        ));
+        crate::commands::shutdown_signal().await;
+    } else if opts.state_dir.is_none() {
+        say("   (this demo used a temporary directory; pass --state-dir DIR to keep it)");
+    }
+    Ok(matched)
+}
+
+fn say(line: &str) {
+    eprintln!("{line}");
+}
+
+fn client(emulator: &Emulator, token: &str, name: &str) -> anyhow::Result<Client> {
+    let cfg =
+        EndpointConfig::new(name, url::Url::parse(&emulator.url())?).with_token(token.to_owned());
+    Ok(Client::new(cfg)?)
+}
+
+async fn sync_once(config: &Config, store: &Store, mode: RunMode) -> anyhow::Result<RunRecord> {
+    let mut opts = RunOptions::new(mode);
+    opts.progress_bars = true;
+    Ok(sync::run(config, store, opts).await?.record)
+}
+
+async fn gql(client: &Client, query: &str, variables: Value) -> anyhow::Result<Value> {
+    let r = client
+        .graphql(query, variables, Idempotency::Unsafe)
+        .await?;
+    if let Some(e) = r.errors.first() {
+        anyhow::bail!("editing the source: {}", e.message);
+    }
+    Ok(r.data.unwrap_or(Value::Null))
+}
+
+/// The demo's edits; returns what was done, in words.
+async fn edit(
+    client: &Client,
+    content: &ContentModel,
+    seeded: &project::Project,
+    file_base: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut done = Vec::new();
+    let talk = content
+        .model("Talk")
+        .ok_or_else(|| anyhow::anyhow!("no Talk model"))?;
+    let shape = Shape::new(content, talk);
+    let talks = &seeded.ids["Talk"];
+    if let Some(f) = shape.plain.iter().find(|f| {
+        !f.unique
+            && !f.list
+            && matches!(
+                f.kind,
+                crate::model::FieldKind::Scalar {
+                    scalar: crate::model::Scalar::String
+                }
+            )
+    }) {
+        gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: \"Edited in the demo\" }}) {{ id }} }}", talks[0], f.name), json!({})).await?;
+        done.push(format!("Talk {}: field {} edited", talks[0], f.name));
+    }
+    if let Some(f) = shape.owned.iter().find(|f| f.list) {
+        let rel = f.relation().expect("relation");
+        if let Some(pool) = seeded.ids.get(&rel.targets[0]) {
+            let target = &pool[pool.len() / 2];
+            let w = if rel.union.is_some() {
+                format!("{{ {}: {{ id: \"{target}\" }} }}", rel.targets[0])
+            } else {
+                format!("{{ id: \"{target}\" }}")
+            };
+            gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: {{ set: [{w}] }} }}) {{ id }} }}", talks[1], f.name), json!({})).await?;
+            done.push(format!(
+                "Talk {}: relation {} set to one target",
+                talks[1], f.name
+            ));
+        }
+    }
+    let locales = if talk.has_localized_fields() {
+        format!(", locales: [{}]", content.locales.join(", "))
+    } else {
+        String::new()
+    };
+    gql(client, &format!("mutation {{ publishTalk(where: {{ id: \"{}\" }}, to: [PUBLISHED]{locales}) {{ id }} }}", talks[2]), json!({})).await?;
+    done.push(format!("Talk {}: published", talks[2]));
+    gql(
+        client,
+        &format!(
+            "mutation {{ deleteTalk(where: {{ id: \"{}\" }}) {{ id }} }}",
+            talks[3]
+        ),
+        json!({}),
+    )
+    .await?;
+    done.push(format!("Talk {}: deleted", talks[3]));
+    if let Some(asset) = content.asset_model() {
+        let url = format!("{file_base}/demo-new-asset.bin");
+        let id = match asset.asset {
+            Some(crate::model::AssetSystem::Legacy) => {
+                client.post_form("upload", &[("url", &url)]).await?["id"]
+                    .as_str()
+                    .map(str::to_owned)
+            }
+            _ => gql(
+                client,
+                "mutation($u: String!) { createAsset(data: { uploadUrl: $u }) { id } }",
+                json!({ "u": url }),
+            )
+            .await?["createAsset"]["id"]
+                .as_str()
+                .map(str::to_owned),
+        };
+        if let Some(id) = id {
+            done.push(format!("Asset {id}: uploaded"));
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,175 @@
+//! Asset files: transferred by upload (the destination fetches the source's file URL), before
+//! any entry links to them. Legacy projects upload through `POST <endpoint>/upload` with `url=`;
+//! projects on the current asset system create the asset with `uploadUrl` and wait until its
+//! `upload.status` is complete.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::canonical::Version;
+use super::SyncError;
+use crate::hygraph::{Client, Idempotency};
+use crate::model::AssetSystem;
+use crate::store::NodeRecord;
+
+/// Makes the destination hold the version's file. Returns the destination asset id, or the
+/// reason this asset failed.
+pub async fn sync_file(
+    dest: &Client,
+    system: AssetSystem,
+    model: &str,
+    source_id: &str,
+    record: &NodeRecord,
+    version: &Version,
+) -> Result<Result<String, String>, SyncError> {
+    let Some(url) = version.file.as_deref() else {
+        return Ok(Err("the source asset has no file url".into()));
+    };
+    let unchanged = record.acked.file.as_deref() == Some(url);
+    match (&record.dest_id, unchanged) {
+        (Some(dest_id), true) => Ok(Ok(dest_id.clone())),
+        (None, _) => upload_new(dest, system, model, source_id, url).await,
+        (Some(dest_id), false) => match system {
+            AssetSystem::Legacy => {
+                // Upload the new file as a new asset, move its handle onto ours, drop the carrier.
+                let carrier = match upload_new(dest, system, model, source_id, url).await? {
+                    Ok(id) => id,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let handle_query = format!(
+                    "query StagesyncHandle($id: ID!) {{ a: {}(where: {{ id: $id }}, stage: DRAFT) {{ handle }} }}",
+                    super::super::model::default_singular(model)
+                );
+                let answer =
+                    graphql(dest, &handle_query, json!({ "id": carrier }), source_id).await?;
+                let Some(handle) = answer.pointer("/a/handle").and_then(Value::as_str) else {
+                    return Ok(Err("the uploaded file has no handle".into()));
+                };
+                let swap = format!(
+                    "mutation StagesyncSwap($id: ID!, $carrier: ID!, $handle: String!) {{ u: update{model}(where: {{ id: $id }}, data: {{ handle: $handle }}) {{ id }} d: delete{model}(where: {{ id: $carrier }}) {{ id }} }}"
+                );
+                graphql(
+                    dest,
+                    &swap,
+                    json!({ "id": dest_id, "carrier": carrier, "handle": handle }),
+                    source_id,
+                )
+                .await?;
+                Ok(Ok(dest_id.clone()))
+            }
+            AssetSystem::UploadUrl => {
+                let query = format!(
+                    "mutation StagesyncReupload($id: ID!, $url: String!) {{ u: update{model}(where: {{ id: $id }}, data: {{ reUpload: {{ uploadUrl: $url }} }}) {{ id }} }}"
+                );
+                graphql(
+                    dest,
+                    &query,
+                    json!({ "id": dest_id, "url": url }),
+                    source_id,
+                )
+                .await?;
+                wait_complete(dest, model, dest_id, source_id).await?;
+                Ok(Ok(dest_id.clone()))
+            }
+        },
+    }
+}
+
+async fn upload_new(
+    dest: &Client,
+    system: AssetSystem,
+    model: &str,
+    source_id: &str,
+    url: &str,
+) -> Result<Result<String, String>, SyncError> {
+    match system {
+        AssetSystem::Legacy => {
+            let answer = dest
+                .post_form("upload", &[("url", url)])
+                .await
+                .map_err(|source| SyncError::Client {
+                    endpoint: dest.name().to_owned(),
+                    source,
+                })?;
+            match answer.get("id").and_then(Value::as_str) {
+                Some(id) => Ok(Ok(id.to_owned())),
+                None => Ok(Err(format!(
+                    "the upload was not accepted: {}",
+                    answer.to_string().chars().take(300).collect::<String>()
+                ))),
+            }
+        }
+        AssetSystem::UploadUrl => {
+            let query = format!(
+                "mutation StagesyncCreateAsset($url: String!) {{ a: create{model}(data: {{ uploadUrl: $url }}) {{ id }} }}"
+            );
+            let answer = graphql(dest, &query, json!({ "url": url }), source_id).await?;
+            let Some(id) = answer.pointer("/a/id").and_then(Value::as_str) else {
+                return Ok(Err(
+                    "the destination did not return the new asset's id".into()
+                ));
+            };
+            wait_complete(dest, model, id, source_id).await?;
+            Ok(Ok(id.to_owned()))
+        }
+    }
+}
+
+async fn wait_complete(
+    dest: &Client,
+    model: &str,
+    id: &str,
+    source_id: &str,
+) -> Result<(), SyncError> {
+    let query = format!(
+        "query StagesyncUpload($id: ID!) {{ a: {}(where: {{ id: $id }}, stage: DRAFT) {{ upload {{ status }} }} }}",
+        super::super::model::default_singular(model)
+    );
+    let mut delay = Duration::from_millis(100);
+    for _ in 0..40 {
+        let answer = graphql(dest, &query, json!({ "id": id }), source_id).await?;
+        match answer.pointer("/a/upload/status").and_then(Value::as_str) {
+            Some("ASSET_UPLOAD_COMPLETE") | None => return Ok(()),
+            Some("ASSET_ERROR_UPLOAD") => {
+                return Err(SyncError::Asset {
+                    endpoint: dest.name().to_owned(),
+                    id: source_id.to_owned(),
+                    message: "the destination could not fetch the file (ASSET_ERROR_UPLOAD)".into(),
+                })
+            }
+            Some(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    Err(SyncError::Asset {
+        endpoint: dest.name().to_owned(),
+        id: source_id.to_owned(),
+        message: "the upload did not complete in time".into(),
+    })
+}
+
+async fn graphql(
+    dest: &Client,
+    query: &str,
+    variables: Value,
+    source_id: &str,
+) -> Result<Value, SyncError> {
+    let response = dest
+        .graphql(query, variables, Idempotency::Safe)
+        .await
+        .map_err(|source| SyncError::Client {
+            endpoint: dest.name().to_owned(),
+            source,
+        })?;
+    if let Some(err) = response.errors.first() {
+        return Err(SyncError::Asset {
+            endpoint: dest.name().to_owned(),
+            id: source_id.to_owned(),
+            message: err.message.clone(),
+        });
+    }
+    Ok(response.data.unwrap_or(Value::Null))
+}

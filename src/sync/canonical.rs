@@ -1,0 +1,363 @@
+//! Canonical form and hashes of an entry as read from the Content API.
+//!
+//! An [`Entry`] holds the draft version and the version in each other stage. A [`Version`] holds
+//! plain fields, localized fields per locale, and relation targets split out (as
+//! `Type:sourceId`). System fields are dropped; objects are key-sorted recursively, so neither a
+//! Json field's key order nor the API's field order can create a false change.
+//!
+//! Hashes are blake3 in derive-key mode with a context that carries the scheme version: one
+//! content hash, one edges hash (owned relation fields, ordered), one publication hash (which
+//! stages hold which version).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::shape::Shape;
+use crate::model::{FieldKind, Scalar};
+use crate::store::{Hash, Hashes};
+
+const CONTENT_CONTEXT: &str = "stagesync 2026-11 entry content v1";
+const EDGES_CONTEXT: &str = "stagesync 2026-11 entry edges v1";
+const PUBLICATION_CONTEXT: &str = "stagesync 2026-11 entry publication v1";
+
+/// One version (stage) of an entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    pub fields: BTreeMap<String, Value>,
+    /// locale → localized field → value.
+    pub locales: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Owned relation field → ordered targets `Type:id`.
+    pub edges: BTreeMap<String, Vec<String>>,
+    /// Relation fields written from the other side → targets (order not significant).
+    pub reverse: BTreeMap<String, Vec<String>>,
+    /// Asset file identity (the source's handle or url), for assets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// An entry in every synced stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub draft: Version,
+    /// Non-draft stage → version (absent = not in that stage).
+    pub stages: BTreeMap<String, Version>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CanonicalError {
+    #[error("{model} entry without an id in the answer")]
+    MissingId { model: String },
+    #[error("{model} {id}: field `{field}`: {problem}")]
+    Field {
+        model: String,
+        id: String,
+        field: String,
+        problem: String,
+    },
+}
+
+/// Sorts object keys recursively.
+pub fn canonical_value(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, canonical_value(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical_value).collect()),
+        other => other.clone(),
+    }
+}
+
+fn hash_json<T: Serialize>(context: &str, value: &T) -> Hash {
+    let mut hasher = blake3::Hasher::new_derive_key(context);
+    // Serializing BTreeMaps and canonical values is deterministic and cannot fail.
+    serde_json::to_writer(&mut hasher, value).expect("hashing serializable value");
+    *hasher.finalize().as_bytes()
+}
+
+impl Version {
+    pub fn content_hash(&self) -> Hash {
+        hash_json(CONTENT_CONTEXT, &(&self.fields, &self.locales, &self.file))
+    }
+
+    pub fn edges_hash(&self) -> Hash {
+        hash_json(EDGES_CONTEXT, &self.edges)
+    }
+
+    /// Reads one version from a node of the answer. `default_locale` is the locale the top-level
+    /// localized values are in; `locales` the synced locales.
+    pub fn from_node(
+        shape: &Shape<'_>,
+        node: &Value,
+        default_locale: &str,
+        locales: &[String],
+    ) -> Result<Version, CanonicalError> {
+        let model = &shape.model.name;
+        let id = node.get("id").and_then(Value::as_str).unwrap_or_default();
+        let field_err = |field: &str, problem: &str| CanonicalError::Field {
+            model: model.clone(),
+            id: id.to_owned(),
+            field: field.to_owned(),
+            problem: problem.to_owned(),
+        };
+        let mut version = Version::default();
+        for field in &shape.plain {
+            let value = node.get(&field.name).unwrap_or(&Value::Null);
+            version
+                .fields
+                .insert(field.name.clone(), read_value(field, value));
+        }
+        if !shape.localized.is_empty() {
+            let localizations = node
+                .get("localizations")
+                .and_then(Value::as_array)
+                .ok_or_else(|| field_err("localizations", "missing from the answer"))?;
+            for loc in localizations {
+                let locale = loc
+                    .get("locale")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| field_err("localizations", "a localization without locale"))?;
+                if !locales.iter().any(|l| l == locale) {
+                    continue;
+                }
+                let values = shape
+                    .localized
+                    .iter()
+                    .map(|f| {
+                        let v = loc.get(&f.name).unwrap_or(&Value::Null);
+                        (f.name.clone(), read_value(f, v))
+                    })
+                    .collect();
+                version.locales.insert(locale.to_owned(), values);
+            }
+            // An entry always has its default locale; the top level holds it when the API
+            // does not list it among the localizations.
+            if !version.locales.contains_key(default_locale)
+                && locales.iter().any(|l| l == default_locale)
+            {
+                let values = shape
+                    .localized
+                    .iter()
+                    .map(|f| {
+                        let v = node.get(&f.name).unwrap_or(&Value::Null);
+                        (f.name.clone(), read_value(f, v))
+                    })
+                    .collect();
+                version.locales.insert(default_locale.to_owned(), values);
+            }
+        }
+        for (fields, target) in [
+            (&shape.owned, &mut version.edges),
+            (&shape.reverse, &mut version.reverse),
+        ] {
+            for field in fields {
+                let value = node.get(&field.name).unwrap_or(&Value::Null);
+                let targets = read_targets(value).map_err(|p| field_err(&field.name, &p))?;
+                if field.list && targets.len() >= 100 {
+                    return Err(field_err(
+                        &field.name,
+                        "holds 100 or more targets; stagesync reads at most 100 targets per relation field",
+                    ));
+                }
+                target.insert(field.name.clone(), targets);
+            }
+        }
+        if shape.is_asset() {
+            let file = match shape.model.asset {
+                Some(crate::model::AssetSystem::Legacy) => node.get("handle"),
+                _ => node.get("url"),
+            };
+            version.file = file.and_then(Value::as_str).map(str::to_owned);
+        }
+        Ok(version)
+    }
+}
+
+fn read_targets(value: &Value) -> Result<Vec<String>, String> {
+    let one = |v: &Value| -> Result<String, String> {
+        let ty = v
+            .get("__typename")
+            .and_then(Value::as_str)
+            .ok_or("a target without __typename")?;
+        let id = v
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or("a target without id")?;
+        Ok(format!("{ty}:{id}"))
+    };
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items.iter().map(one).collect(),
+        Value::Object(_) => Ok(vec![one(value)?]),
+        _ => Err("not a relation target".into()),
+    }
+}
+
+/// The value as it will be written: rich text as its AST, colours as rgba, everything else as
+/// read, keys sorted.
+fn read_value(field: &crate::model::Field, value: &Value) -> Value {
+    if value.is_null() {
+        return Value::Null;
+    }
+    let convert = |v: &Value| match &field.kind {
+        FieldKind::Scalar {
+            scalar: Scalar::RichText,
+        } => canonical_value(v.get("raw").unwrap_or(&Value::Null)),
+        FieldKind::Scalar {
+            scalar: Scalar::Color,
+        } => match v.get("rgba") {
+            Some(rgba) if !rgba.is_null() => {
+                serde_json::json!({ "rgba": canonical_value(rgba) })
+            }
+            _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
+        },
+        _ => canonical_value(v),
+    };
+    match (field.list, value) {
+        (true, Value::Array(items)) => Value::Array(items.iter().map(convert).collect()),
+        _ => convert(value),
+    }
+}
+
+impl Entry {
+    pub fn hashes(&self) -> Hashes {
+        Hashes {
+            content: self.draft.content_hash(),
+            edges: self.draft.edges_hash(),
+            publication: self.publication_hash(),
+        }
+    }
+
+    pub fn publication_hash(&self) -> Hash {
+        let stages: BTreeMap<&String, (Hash, Hash)> = self
+            .stages
+            .iter()
+            .map(|(s, v)| (s, (v.content_hash(), v.edges_hash())))
+            .collect();
+        hash_json(PUBLICATION_CONTEXT, &stages)
+    }
+
+    /// The version other stages are published from (PUBLISHED first, else the first stage).
+    pub fn published_version(&self) -> Option<&Version> {
+        self.stages
+            .get("PUBLISHED")
+            .or_else(|| self.stages.values().next())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("entry serializes")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Entry> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// Field names that differ between two versions (for `plan --explain`).
+pub fn changed_fields(old: &Version, new: &Version) -> Vec<String> {
+    let mut out = Vec::new();
+    let keys: std::collections::BTreeSet<&String> =
+        old.fields.keys().chain(new.fields.keys()).collect();
+    for k in keys {
+        if old.fields.get(k) != new.fields.get(k) {
+            out.push(k.clone());
+        }
+    }
+    let locales: std::collections::BTreeSet<&String> =
+        old.locales.keys().chain(new.locales.keys()).collect();
+    for l in locales {
+        match (old.locales.get(l), new.locales.get(l)) {
+            (Some(a), Some(b)) => {
+                for (k, v) in b {
+                    if a.get(k) != Some(v) {
+                        out.push(format!("{k}[{l}]"));
+                    }
+                }
+            }
+            _ => out.push(format!("localization {l}")),
+        }
+    }
+    let edges: std::collections::BTreeSet<&String> =
+        old.edges.keys().chain(new.edges.keys()).collect();
+    for k in edges {
+        if old.edges.get(k) != new.edges.get(k) {
+            out.push(format!("{k} (relation)"));
+        }
+    }
+    if old.file != new.file {
+        out.push("file".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_order_does_not_change_the_hash() {
+        let a = canonical_value(&json!({"b": 1, "a": {"y": 2.0, "x": [1, {"k": 1, "j": 2}]}}));
+        let b = canonical_value(&json!({"a": {"x": [1, {"j": 2, "k": 1}], "y": 2.0}, "b": 1}));
+        let mut va = Version::default();
+        va.fields.insert("meta".into(), a);
+        let mut vb = Version::default();
+        vb.fields.insert("meta".into(), b);
+        assert_eq!(va.content_hash(), vb.content_hash());
+        // A float stays a float: 2.0 and 2 are different values.
+        let mut vc = Version::default();
+        vc.fields.insert(
+            "meta".into(),
+            canonical_value(&json!({"a": {"x": [1, {"j": 2, "k": 1}], "y": 2}, "b": 1})),
+        );
+        assert_ne!(va.content_hash(), vc.content_hash());
+    }
+
+    #[test]
+    fn hashes_separate_content_edges_and_publication() {
+        let mut e = Entry::default();
+        e.draft.fields.insert("title".into(), json!("a"));
+        let h1 = e.hashes();
+        e.draft
+            .edges
+            .insert("speakers".into(), vec!["Speaker:1".into()]);
+        let h2 = e.hashes();
+        assert_eq!(h1.content, h2.content);
+        assert_ne!(h1.edges, h2.edges);
+        e.stages.insert("PUBLISHED".into(), e.draft.clone());
+        let h3 = e.hashes();
+        assert_eq!(h2.content, h3.content);
+        assert_ne!(h2.publication, h3.publication);
+        // Edge order matters.
+        e.draft.edges.insert(
+            "speakers".into(),
+            vec!["Speaker:2".into(), "Speaker:1".into()],
+        );
+        let h4 = e.hashes();
+        e.draft.edges.insert(
+            "speakers".into(),
+            vec!["Speaker:1".into(), "Speaker:2".into()],
+        );
+        assert_ne!(h4.edges, e.hashes().edges);
+    }
+
+    #[test]
+    fn explain_names_changed_fields() {
+        let mut a = Version::default();
+        a.fields.insert("slug".into(), json!("x"));
+        a.locales
+            .insert("de".into(), [("title".to_string(), json!("Hallo"))].into());
+        let mut b = a.clone();
+        b.locales
+            .insert("de".into(), [("title".to_string(), json!("Servus"))].into());
+        b.edges.insert("speakers".into(), vec!["Speaker:1".into()]);
+        assert_eq!(
+            changed_fields(&a, &b),
+            vec!["title[de]".to_string(), "speakers (relation)".to_string()]
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Whether the destination's schema can hold what the source has: every synced model and
+//! writable field must exist there with a compatible type. All mismatches are listed at once.
+
+use crate::model::{ContentModel, Field, FieldKind, Model};
+
+use super::SyncError;
+
+pub fn check(
+    source: &ContentModel,
+    dest: &ContentModel,
+    names: &[String],
+) -> Result<(), SyncError> {
+    let mut problems = Vec::new();
+    for name in names {
+        let Some(model) = source.model(name) else {
+            continue;
+        };
+        let Some(target) = dest.model(name) else {
+            problems.push(format!("model {name} is missing in the destination"));
+            continue;
+        };
+        for field in model.fields.iter().filter(|f| f.is_writable()) {
+            if matches!(field.kind, FieldKind::Component { .. }) {
+                continue;
+            }
+            match target.field(&field.name) {
+                None => problems.push(format!(
+                    "{name}.{} is missing in the destination",
+                    field.name
+                )),
+                Some(other) => {
+                    if let Some(why) = mismatch(source, dest, field, other) {
+                        problems.push(format!("{name}.{}: {why}", field.name));
+                    }
+                }
+            }
+        }
+    }
+    let missing_locales: Vec<&String> = source
+        .locales
+        .iter()
+        .filter(|l| !dest.locales.contains(l))
+        .collect();
+    if !missing_locales.is_empty() {
+        problems.push(format!(
+            "locales {:?} are missing in the destination",
+            missing_locales
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SyncError::Incompatible(problems))
+    }
+}
+
+fn describe(field: &Field) -> String {
+    let base = match &field.kind {
+        FieldKind::Scalar { scalar } => format!("{scalar:?}"),
+        FieldKind::Enumeration { name } => format!("enum {name}"),
+        FieldKind::Relation(r) => format!("relation to {}", r.targets.join(" | ")),
+        FieldKind::Component { targets, .. } => format!("component {}", targets.join(" | ")),
+    };
+    if field.list {
+        format!("[{base}]")
+    } else {
+        base
+    }
+}
+
+fn mismatch(source: &ContentModel, dest: &ContentModel, a: &Field, b: &Field) -> Option<String> {
+    if !b.is_writable() {
+        return Some("is not writable in the destination".into());
+    }
+    let kinds_match = match (&a.kind, &b.kind) {
+        (FieldKind::Scalar { scalar: x }, FieldKind::Scalar { scalar: y }) => x == y,
+        (FieldKind::Enumeration { name: x }, FieldKind::Enumeration { name: y }) => {
+            if x != y {
+                false
+            } else {
+                let values = |m: &ContentModel| {
+                    m.enumeration(x)
+                        .map(|e| e.values.clone())
+                        .unwrap_or_default()
+                };
+                let missing: Vec<String> = values(source)
+                    .into_iter()
+                    .filter(|v| !values(dest).contains(v))
+                    .collect();
+                if !missing.is_empty() {
+                    return Some(format!(
+                        "enumeration {x} lacks values {missing:?} in the destination"
+                    ));
+                }
+                true
+            }
+        }
+        (FieldKind::Relation(x), FieldKind::Relation(y)) => {
+            let mut tx = x.targets.clone();
+            let mut ty = y.targets.clone();
+            tx.sort();
+            ty.sort();
+            tx == ty
+        }
+        (FieldKind::Component { targets: x, .. }, FieldKind::Component { targets: y, .. }) => {
+            x == y
+        }
+        _ => false,
+    };
+    if !kinds_match || a.list != b.list {
+        return Some(format!(
+            "is {} in the source but {} in the destination",
+            describe(a),
+            describe(b)
+        ));
+    }
+    if a.localized && !b.localized {
+        return Some("is localized in the source but not in the destination".into());
+    }
+    if !a.localized && b.localized {
+        return Some("is localized in the destination but not in the source".into());
+    }
+    if !a.required && b.required {
+        return Some("is optional in the source but required in the destination".into());
+    }
+    None
+}
+
+/// What a full pass depends on: both sides' view of the model.
+pub fn fingerprint(source: &Model, dest: Option<&Model>) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("stagesync 2026-11 model fingerprint v1");
+    let _ = serde_json::to_writer(&mut hasher, &(source, dest));
+    *hasher.finalize().as_bytes()
+}

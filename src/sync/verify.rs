@@ -1,0 +1,289 @@
+//! `verify`: reads both sides completely and reports every difference — missing and extra
+//! entries, field values per stage and locale, relation targets, publication — without writing.
+//!
+//! Entries are matched by identity key (a unique field), or through the store's destination ids
+//! for models matched by `id`. Relations written from this side are compared in order; those
+//! written from the other side are compared as sets (their order follows the write order).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::canonical::{Entry, Version};
+use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
+use crate::config::Config;
+use crate::hygraph::Client;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    pub model: String,
+    /// The source id (or the destination id for extra entries).
+    pub id: String,
+    pub stage: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub models: Vec<(String, usize, usize)>,
+    pub differences: Vec<Difference>,
+}
+
+impl VerifyReport {
+    pub fn matches(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyReport, SyncError> {
+    let source = endpoint_client(&config.source)?;
+    let dest = endpoint_client(&config.destination)?;
+    let (s, d) = futures::join!(introspect(&source), introspect(&dest));
+    let schemas = Schemas {
+        source: s?,
+        dest: d?,
+    };
+    let prepared = Prepared::new(config, None, &schemas)?;
+    let mut src_entries = Vec::new();
+    let mut dst_entries = Vec::new();
+    for (m, shape) in prepared.shapes.iter().enumerate() {
+        let locales = prepared.locales_for(shape);
+        src_entries.push(
+            read_all(
+                &source,
+                &prepared.queries[m],
+                shape,
+                &locales,
+                &prepared.default_locale,
+            )
+            .await?,
+        );
+        dst_entries.push(
+            read_all(
+                &dest,
+                &prepared.queries[m],
+                shape,
+                &locales,
+                &prepared.default_locale,
+            )
+            .await?,
+        );
+    }
+    // Match destination entries to source entries, per model.
+    let mut dest_to_source: HashMap<(String, String), String> = HashMap::new();
+    let mut pairs: Vec<Vec<(String, Option<String>)>> = Vec::new();
+    for (m, shape) in prepared.shapes.iter().enumerate() {
+        let name = &shape.model.name;
+        let key = &prepared.identity[m];
+        let key_of = |e: &Entry| -> Option<String> {
+            if key == "id" {
+                return Some(e.id.clone());
+            }
+            e.draft
+                .fields
+                .get(key)
+                .or_else(|| {
+                    e.draft
+                        .locales
+                        .get(&prepared.default_locale)
+                        .and_then(|l| l.get(key))
+                })
+                .map(|v| v.to_string())
+        };
+        let mut by_key: HashMap<String, String> = HashMap::new();
+        for e in dst_entries[m].values() {
+            if let Some(k) = key_of(e) {
+                by_key.insert(k, e.id.clone());
+            }
+        }
+        let mut list = Vec::new();
+        for e in src_entries[m].values() {
+            let mapped = if key == "id" || shape.is_asset() {
+                store
+                    .and_then(|s| s.node(name, &e.id).ok().flatten())
+                    .and_then(|r| r.dest_id)
+                    .filter(|d| dst_entries[m].contains_key(d))
+                    .or_else(|| dst_entries[m].contains_key(&e.id).then(|| e.id.clone()))
+            } else {
+                key_of(e).and_then(|k| by_key.get(&k).cloned())
+            };
+            if let Some(d) = &mapped {
+                dest_to_source.insert((name.clone(), d.clone()), e.id.clone());
+            }
+            list.push((e.id.clone(), mapped));
+        }
+        pairs.push(list);
+    }
+    let map_target = |t: &str| -> String {
+        let (ty, id) = t.split_once(':').unwrap_or(("", t));
+        match dest_to_source.get(&(ty.to_owned(), id.to_owned())) {
+            Some(s) => format!("{ty}:{s}"),
+            None => format!("{ty}:<destination-only {id}>"),
+        }
+    };
+    let mut differences = Vec::new();
+    let mut models = Vec::new();
+    for (m, shape) in prepared.shapes.iter().enumerate() {
+        let name = &shape.model.name;
+        models.push((name.clone(), src_entries[m].len(), dst_entries[m].len()));
+        let mut matched = BTreeSet::new();
+        for (sid, did) in &pairs[m] {
+            let diff = |stage: &str, what: String| Difference {
+                model: name.clone(),
+                id: sid.clone(),
+                stage: stage.to_owned(),
+                what,
+            };
+            let Some(did) = did else {
+                differences.push(diff("DRAFT", "missing in the destination".into()));
+                continue;
+            };
+            matched.insert(did.clone());
+            let s = &src_entries[m][sid];
+            let d = &dst_entries[m][did];
+            compare(
+                &s.draft,
+                &d.draft,
+                &map_target,
+                shape.is_asset(),
+                &mut |w| differences.push(diff("DRAFT", w)),
+            );
+            let stages: BTreeSet<&String> = s.stages.keys().chain(d.stages.keys()).collect();
+            for stage in stages {
+                match (s.stages.get(stage), d.stages.get(stage)) {
+                    (Some(a), Some(b)) => compare(a, b, &map_target, shape.is_asset(), &mut |w| {
+                        differences.push(diff(stage, w))
+                    }),
+                    (Some(_), None) => {
+                        differences.push(diff(stage, "not in this stage in the destination".into()))
+                    }
+                    (None, Some(_)) => differences
+                        .push(diff(stage, "in this stage only in the destination".into())),
+                    (None, None) => {}
+                }
+            }
+        }
+        for did in dst_entries[m].keys() {
+            if !matched.contains(did) {
+                differences.push(Difference {
+                    model: name.clone(),
+                    id: did.clone(),
+                    stage: "DRAFT".into(),
+                    what: "extra in the destination (no source entry matches it)".into(),
+                });
+            }
+        }
+    }
+    Ok(VerifyReport {
+        models,
+        differences,
+    })
+}
+
+fn compare(
+    a: &Version,
+    b: &Version,
+    map_target: &dyn Fn(&str) -> String,
+    asset: bool,
+    report: &mut dyn FnMut(String),
+) {
+    for (k, v) in &a.fields {
+        if b.fields.get(k) != Some(v) {
+            report(format!(
+                "field {k}: source {} destination {}",
+                short(v),
+                b.fields.get(k).map_or("(absent)".into(), short)
+            ));
+        }
+    }
+    let locales: BTreeSet<&String> = a.locales.keys().chain(b.locales.keys()).collect();
+    for l in locales {
+        match (a.locales.get(l), b.locales.get(l)) {
+            (Some(x), Some(y)) => {
+                for (k, v) in x {
+                    if y.get(k) != Some(v) {
+                        report(format!(
+                            "field {k}[{l}]: source {} destination {}",
+                            short(v),
+                            y.get(k).map_or("(absent)".into(), short)
+                        ));
+                    }
+                }
+            }
+            (Some(_), None) => report(format!("localization {l} missing in the destination")),
+            (None, Some(_)) => report(format!("localization {l} only in the destination")),
+            (None, None) => {}
+        }
+    }
+    for (k, targets) in &a.edges {
+        let mapped: Vec<String> = b
+            .edges
+            .get(k)
+            .map(|t| t.iter().map(|x| map_target(x)).collect())
+            .unwrap_or_default();
+        if &mapped != targets {
+            report(format!(
+                "relation {k}: source {targets:?} destination {mapped:?}"
+            ));
+        }
+    }
+    for (k, targets) in &a.reverse {
+        let x: BTreeSet<&String> = targets.iter().collect();
+        let mapped: BTreeSet<String> = b
+            .reverse
+            .get(k)
+            .map(|t| t.iter().map(|x| map_target(x)).collect())
+            .unwrap_or_default();
+        let y: BTreeSet<&String> = mapped.iter().collect();
+        if x != y {
+            report(format!(
+                "relation {k} (other side): source {x:?} destination {y:?}"
+            ));
+        }
+    }
+    // Asset files live at different URLs on each side; their metadata fields are compared.
+    let _ = asset;
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    if s.len() > 80 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(80).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+async fn read_all(
+    client: &Client,
+    query: &str,
+    shape: &super::shape::Shape<'_>,
+    locales: &[String],
+    default_locale: &str,
+) -> Result<BTreeMap<String, Entry>, SyncError> {
+    let mut out = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = super::read::read_page(
+            client,
+            query,
+            shape,
+            locales,
+            default_locale,
+            cursor.as_deref(),
+        )
+        .await?;
+        for e in page.entries {
+            out.insert(e.id.clone(), e);
+        }
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    Ok(out)
+}

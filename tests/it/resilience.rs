@@ -1,0 +1,375 @@
+//! Integration tests: rate limits, faults and bad input. Every case ends in a correct
+//! destination or a clear error — never lost data, never a duplicate, never a panic.
+
+use serde_json::{json, Value};
+use stagesync::demo::project::{seed, ProjectSpec};
+use stagesync::emulator::{FaultSpec, RateLimit};
+use stagesync::store::Store;
+
+use super::harness::{
+    conference, duplicates, normalized_dump, options, Pair, DEST_TOKEN, SOURCE_TOKEN,
+};
+
+/// Everything the store acknowledges, for before/after comparisons.
+fn acknowledged_state(pair: &Pair) -> Vec<(String, String, String)> {
+    let store = Store::open(&pair.state_dir()).expect("store opens");
+    let mut out = Vec::new();
+    for model in store.tracked_models().unwrap() {
+        for item in store.nodes_of(&model) {
+            let (id, record) = item.unwrap();
+            out.push((model.clone(), id, format!("{:?}", record.acked)));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_five_requests_per_second_the_sync_completes_with_few_429s() {
+    let content = conference();
+    let mut source = options(&content, SOURCE_TOKEN);
+    let mut dest = options(&content, DEST_TOKEN);
+    let pair0 = Pair::start(content.clone()).await;
+    seed(&pair0.source_client(), &content, &ProjectSpec::new(200))
+        .await
+        .unwrap();
+    source.seed = Some(pair0.source.dump());
+    source.rate_limit = Some(RateLimit {
+        per_second: 5,
+        retry_after_header: true,
+    });
+    dest.rate_limit = Some(RateLimit {
+        per_second: 5,
+        retry_after_header: false,
+    });
+    let pair = Pair::start_with(content, source, dest, "[batch]\nmax_mutations = 50", 5).await;
+    // The harness config runs the source at 500/s: slow it to the plan's rate as a user would.
+    let text = std::fs::read_to_string(&pair.config).unwrap().replacen(
+        "requests_per_second = 500\nburst = 50",
+        "requests_per_second = 5\nburst = 5",
+        1,
+    );
+    std::fs::write(&pair.config, text).unwrap();
+    let out = pair.ok(&["sync", "--json"]).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let limited = serde_json::to_value(pair.source.stats()).unwrap()["rate_limited"]
+        .as_u64()
+        .unwrap()
+        + serde_json::to_value(pair.dest.stats()).unwrap()["rate_limited"]
+            .as_u64()
+            .unwrap();
+    assert!(
+        limited <= 5,
+        "the emulators answered 429 {limited} times: {report}"
+    );
+    assert_eq!(
+        report["destination"]["rate_limited"].as_u64().unwrap()
+            + report["source"]["rate_limited"].as_u64().unwrap(),
+        limited,
+        "the report counts the 429s the emulators sent"
+    );
+    pair.verify_passes().await;
+}
+
+async fn faulty_pair(seed_value: u64, dump: &Value) -> Pair {
+    let content = conference();
+    let faults = FaultSpec::parse(&format!(
+        "rate=0.2,seed={seed_value},kinds=500+502+503+delay+drop-after,delay-ms=20"
+    ))
+    .unwrap();
+    let mut source = options(&content, SOURCE_TOKEN);
+    source.seed = Some(dump.clone());
+    source.faults = Some(faults.clone());
+    let mut dest = options(&content, DEST_TOKEN);
+    dest.faults = Some(faults);
+    Pair::start_with(content, source, dest, "", 500).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_twenty_percent_faults_full_and_incremental_syncs_converge() {
+    let content = conference();
+    let plain = Pair::start(content.clone()).await;
+    seed(&plain.source_client(), &content, &ProjectSpec::new(150))
+        .await
+        .unwrap();
+    let dump = plain.source.dump();
+    let pair = faulty_pair(11, &dump).await;
+    pair.ok(&["sync", "--full"]).await;
+    let talks = pair
+        .source_gql("query { talks(first: 5, stage: DRAFT) { id } }", json!({}))
+        .await;
+    for t in talks["talks"].as_array().unwrap() {
+        pair.source_gql(
+            &format!(
+                "mutation {{ publishTalk(where: {{ id: \"{}\" }}, to: [PUBLISHED]) {{ id }} }}",
+                t["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    }
+    pair.ok(&["sync"]).await;
+    let faults = serde_json::to_value(pair.dest.stats()).unwrap()["faults"].clone();
+    assert!(
+        faults.as_object().is_some_and(|f| !f.is_empty()),
+        "faults were injected: {faults}"
+    );
+    assert!(
+        duplicates(&pair.dest.dump()).is_empty(),
+        "{:?}",
+        duplicates(&pair.dest.dump())
+    );
+    pair.verify_passes().await;
+    assert_eq!(
+        normalized_dump(&pair.source.dump()),
+        normalized_dump(&pair.dest.dump())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_too_large_for_the_body_limit_is_split() {
+    let content = conference();
+    let mut dest = options(&content, DEST_TOKEN);
+    dest.max_body_bytes = Some(6_000);
+    let pair = Pair::start_with(
+        content.clone(),
+        options(&content, SOURCE_TOKEN),
+        dest,
+        "[batch]\nmax_bytes = 60000\nmax_mutations = 100",
+        500,
+    )
+    .await;
+    seed(&pair.source_client(), &content, &ProjectSpec::new(120))
+        .await
+        .unwrap();
+    pair.ok(&["sync"]).await;
+    let rejected = serde_json::to_value(pair.dest.stats()).unwrap();
+    assert!(
+        rejected.to_string().contains("413") || rejected["rejected"].as_u64().unwrap_or(0) > 0,
+        "no 413 was seen: {rejected}"
+    );
+    pair.verify_passes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rejected_entry_fails_alone_and_is_retried_next_run() {
+    let pair = Pair::start(conference()).await;
+    seed(&pair.source_client(), &pair.content, &ProjectSpec::new(80))
+        .await
+        .unwrap();
+    pair.ok(&["sync"]).await;
+    // In the destination, someone created an entry holding the slug a source entry moves to.
+    let talk = pair
+        .source_gql(
+            "query { talks(first: 1, stage: DRAFT) { id slug } }",
+            json!({}),
+        )
+        .await;
+    let id = talk["talks"][0]["id"].as_str().unwrap().to_owned();
+    let shape_data = {
+        let content = &pair.content;
+        let shape = stagesync::sync::shape::Shape::new(content, content.model("Talk").unwrap());
+        let mut d = stagesync::demo::project::entry_data(content, &shape, 777_777, 0, true);
+        d["slug"] = json!("taken-in-destination");
+        d
+    };
+    let blocker = pair
+        .dest_gql(
+            "mutation($d: TalkCreateInput!) { createTalk(data: $d) { id } }",
+            json!({ "d": shape_data }),
+        )
+        .await;
+    pair.source_gql(&format!("mutation {{ updateTalk(where: {{ id: \"{id}\" }}, data: {{ slug: \"taken-in-destination\" }}) {{ id }} }}"), json!({})).await;
+    let other = pair
+        .source_gql(
+            "query { talks(first: 2, skip: 1, stage: DRAFT) { id } }",
+            json!({}),
+        )
+        .await;
+    let other_id = other["talks"][0]["id"].as_str().unwrap().to_owned();
+    pair.source_gql(&format!("mutation {{ updateTalk(where: {{ id: \"{other_id}\" }}, data: {{ slug: \"fine-change\" }}) {{ id }} }}"), json!({})).await;
+    let out = pair.run(&["sync", "--json"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failures"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["failures"][0]["id"], json!(id));
+    assert!(
+        report["status"]
+            .as_str()
+            .unwrap()
+            .contains("completed with 1 failed"),
+        "{report}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.to_lowercase().contains("unique"),
+        "the server's message is reported: {err}"
+    );
+    // The other change went through.
+    let moved = pair
+        .dest_gql(
+            "query { talk(where: { slug: \"fine-change\" }, stage: DRAFT) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(!moved["talk"].is_null());
+    // Fixed in the destination: the next run retries the entry and succeeds.
+    let blocker_id = blocker["createTalk"]["id"].as_str().unwrap();
+    pair.dest_gql(
+        &format!("mutation {{ deleteTalk(where: {{ id: \"{blocker_id}\" }}) {{ id }} }}"),
+        json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+}
+
+/// A server that answers every request with a fixed status, content type and body.
+async fn bad_server(status: u16, content_type: &'static str, body: &'static str) -> String {
+    use axum::http::{header, StatusCode};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            StatusCode::from_u16(status).unwrap(),
+            [(header::CONTENT_TYPE, content_type)],
+            body,
+        )
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_endpoints_fail_clearly_and_leave_the_store_unchanged() {
+    let pair = Pair::start(conference()).await;
+    seed(&pair.source_client(), &pair.content, &ProjectSpec::new(30))
+        .await
+        .unwrap();
+    pair.ok(&["sync"]).await;
+    let before = acknowledged_state(&pair);
+    let original = std::fs::read_to_string(&pair.config).unwrap();
+    let dest_url = pair.dest.url();
+
+    let unreachable = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/")
+    };
+    let html = bad_server(
+        200,
+        "text/html",
+        "<html><body>Welcome to nginx</body></html>",
+    )
+    .await;
+    let truncated = bad_server(
+        200,
+        "application/json",
+        "{\"data\": {\"__schema\": {\"types\": [",
+    )
+    .await;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "wrong token",
+            original.replacen(
+                &pair.dir.path().join("dest.token").display().to_string(),
+                &pair.dir.path().join("source.token").display().to_string(),
+                1,
+            ),
+            "destination",
+        ),
+        (
+            "unreachable port",
+            original.replacen(&dest_url, &unreachable, 1),
+            "destination",
+        ),
+        (
+            "HTML answer",
+            original.replacen(&dest_url, &html, 1),
+            "destination",
+        ),
+        (
+            "truncated JSON",
+            original.replacen(&dest_url, &truncated, 1),
+            "destination",
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (name, config, endpoint) in cases {
+        std::fs::write(&pair.config, config).unwrap();
+        let out = pair.run(&["sync"]).await;
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(endpoint),
+            "{name}: the message names the endpoint: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        codes.push((name, err.lines().last().unwrap_or_default().to_owned()));
+        assert_eq!(
+            acknowledged_state(&pair),
+            before,
+            "{name}: the store changed"
+        );
+    }
+    // Each failure has its own message.
+    let mut messages: Vec<&String> = codes.iter().map(|(_, m)| m).collect();
+    messages.dedup();
+    assert_eq!(messages.len(), codes.len(), "{codes:?}");
+    std::fs::write(&pair.config, original).unwrap();
+    pair.ok(&["sync"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_or_foreign_store_is_refused_with_the_fix() {
+    let pair = Pair::start(conference()).await;
+    seed(&pair.source_client(), &pair.content, &ProjectSpec::new(20))
+        .await
+        .unwrap();
+    pair.ok(&["sync"]).await;
+
+    // A store written for another pair.
+    let other = Pair::start(conference()).await;
+    let text = std::fs::read_to_string(&pair.config).unwrap().replacen(
+        &pair.dest.url(),
+        &other.dest.url(),
+        1,
+    );
+    std::fs::write(&pair.config, &text).unwrap();
+    let out = pair.run(&["sync"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("another source/destination pair") && err.contains("stagesync reset"),
+        "{err}"
+    );
+    assert_eq!(other.dest_mutation_count(), 0);
+
+    // A damaged record.
+    let text = text.replacen(&other.dest.url(), &pair.dest.url(), 1);
+    std::fs::write(&pair.config, &text).unwrap();
+    {
+        // Truncate one record behind the store's back.
+        let db = sled::open(pair.state_dir().join("store")).unwrap();
+        let nodes = db.open_tree("nodes").unwrap();
+        let (key, value) = nodes.iter().next().unwrap().unwrap();
+        nodes.insert(key, &value[..value.len() / 2]).unwrap();
+        db.flush().unwrap();
+    }
+    let out = pair.run(&["sync"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("damaged") && err.contains("reset"), "{err}");
+    // The documented recovery works.
+    pair.ok(&["reset", "--yes"]).await;
+    pair.ok(&["sync"]).await;
+    assert!(duplicates(&pair.dest.dump()).is_empty());
+    pair.verify_passes().await;
+}
