@@ -380,7 +380,7 @@ pub async fn seed(
                             }
                         }
                     }
-                    data.insert(f.name.clone(), json!({ "connect": list }));
+                    data.insert(f.name.clone(), json!({ "set": list }));
                 } else if i % 7 != 3 {
                     if let Some(t) = pick(&mut rng) {
                         data.insert(f.name.clone(), json!({ "connect": t }));

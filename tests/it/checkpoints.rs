@@ -119,6 +119,7 @@ fn seed(dir: &Path) {
             edges: Some([2; 32]),
             publication: Some([3; 32]),
             locales: vec!["en".into()],
+            ..Default::default()
         },
         dest_id: Some("dest-1".into()),
         acked_run: 2,
