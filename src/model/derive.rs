@@ -480,17 +480,17 @@ fn pair_relations(models: &mut [Model]) {
 
     loop {
         let mut changed = false;
-        for e in 0..ends.len() {
-            for target in &ends[e].targets {
+        for (e, end) in ends.iter().enumerate() {
+            for target in &end.targets {
                 if pairs.contains_key(&(e, target.clone())) {
                     continue;
                 }
                 let Some(g) = choice(&pairs, e, target) else {
                     continue;
                 };
-                if choice(&pairs, g, &ends[e].model) == Some(e) {
+                if choice(&pairs, g, &end.model) == Some(e) {
                     pairs.insert((e, target.clone()), g);
-                    pairs.insert((g, ends[e].model.clone()), e);
+                    pairs.insert((g, end.model.clone()), e);
                     changed = true;
                 }
             }

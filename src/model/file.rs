@@ -279,13 +279,15 @@ impl Reader<'_> {
             for member in members {
                 match names.get(member.as_str()) {
                     Some(Named::Model) | Some(Named::Component) => {}
-                    _ => return self.error(
-                        name.span(),
-                        subject,
-                        format!(
+                    _ => {
+                        return self.error(
+                            name.span(),
+                            subject,
+                            format!(
                             "member `{member}` is not a model or component defined in this file"
                         ),
-                    ),
+                        )
+                    }
                 }
             }
             let models = members
