@@ -218,7 +218,7 @@ fn conference() -> ContentModel {
 fn conference_model_file_loads_with_its_relations() {
     let content = conference();
     let names: Vec<&str> = content.models.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["Conference", "Event", "Speaker", "Talk", "Asset"]);
+    assert_eq!(names, ["Asset", "Conference", "Event", "Speaker", "Talk"]);
     assert_eq!(content.locales, ["en", "de"]);
     assert_eq!(content.default_locale, "en");
     assert_eq!(content.stages, ["DRAFT", "PUBLISHED"]);
@@ -617,4 +617,107 @@ fn schema_command_rejects_bad_files_with_exit_code_2() {
     let odd = dir.path().join("schema.txt");
     std::fs::write(&odd, "x").unwrap();
     assert_eq!(run_schema(&[odd.to_str().unwrap()]).status.code(), Some(2));
+}
+
+/// Serves `requests` HTTP requests on 127.0.0.1: the introspection answer for a bearer `token`,
+/// 401 otherwise. Returns the endpoint URL.
+fn introspection_server(answer: serde_json::Value, token: &'static str, requests: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/v2/project/master",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { return };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .ok();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut authorized) = (0, false);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                authorized |= line.trim_end() == format!("authorization: Bearer {token}")
+                    || line.trim_end() == format!("Authorization: Bearer {token}");
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).ok();
+            let query_sent = String::from_utf8_lossy(&body).contains("__schema");
+            let (status, body) = if authorized && query_sent {
+                ("200 OK", answer.to_string())
+            } else {
+                (
+                    "401 Unauthorized",
+                    r#"{"errors":[{"message":"unauthorized"}]}"#.to_string(),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn schema_command_introspects_an_endpoint_with_a_bearer_token() {
+    let Some(sdl) = common::houdini_sdl() else {
+        return;
+    };
+    let url = introspection_server(introspect(&sdl), "s3cret-token", 2);
+
+    let out = Command::new(common::stagesync_bin())
+        .args([
+            "schema",
+            &url,
+            "--token-env",
+            "HYGRAPH_TEST_TOKEN",
+            "--json",
+        ])
+        .env("HYGRAPH_TEST_TOKEN", "s3cret-token")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["models"].as_array().unwrap().len(), 5);
+
+    let out = Command::new(common::stagesync_bin())
+        .args(["schema", &url, "--token-env", "HYGRAPH_TEST_TOKEN"])
+        .env("HYGRAPH_TEST_TOKEN", "wrong-token-value")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong-token-value"),
+        "the token never appears: {stderr}"
+    );
+
+    let out = Command::new(common::stagesync_bin())
+        .args([
+            "schema",
+            &url,
+            "--token-env",
+            "STAGESYNC_TEST_UNSET_VARIABLE",
+        ])
+        .env_remove("STAGESYNC_TEST_UNSET_VARIABLE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STAGESYNC_TEST_UNSET_VARIABLE"));
 }
