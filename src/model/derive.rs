@@ -480,17 +480,17 @@ fn pair_relations(models: &mut [Model]) {
 
     loop {
         let mut changed = false;
-        for e in 0..ends.len() {
-            for target in &ends[e].targets {
+        for (e, end) in ends.iter().enumerate() {
+            for target in &end.targets {
                 if pairs.contains_key(&(e, target.clone())) {
                     continue;
                 }
                 let Some(g) = choice(&pairs, e, target) else {
                     continue;
                 };
-                if choice(&pairs, g, &ends[e].model) == Some(e) {
+                if choice(&pairs, g, &end.model) == Some(e) {
                     pairs.insert((e, target.clone()), g);
-                    pairs.insert((g, ends[e].model.clone()), e);
+                    pairs.insert((g, end.model.clone()), e);
                     changed = true;
                 }
             }
@@ -549,5 +549,124 @@ fn pick(candidates: &[usize], prefer: impl Fn(usize) -> bool) -> Option<usize> {
     match preferred.as_slice() {
         [only] => Some(*only),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{from_sdl, Cardinality, ContentModel};
+
+    const PRELUDE: &str = r#"
+interface Node { id: ID! stage: Stage! }
+enum Locale { """System locale""" en }
+enum Stage { DRAFT PUBLISHED }
+"#;
+
+    fn derive(types: &str) -> ContentModel {
+        from_sdl(&format!("{PRELUDE}{types}"), "test.graphql").unwrap()
+    }
+
+    fn reverse(content: &ContentModel, model: &str, field: &str) -> (Option<String>, Cardinality) {
+        let r = content
+            .model(model)
+            .unwrap()
+            .field(field)
+            .unwrap()
+            .relation()
+            .unwrap();
+        (r.reverse.clone(), r.cardinality)
+    }
+
+    #[test]
+    fn plain_relations_pair_before_a_union_over_the_same_models() {
+        let content = derive(
+            r#"
+type Conference implements Node { id: ID! stage: Stage! events: [Event!]! }
+type Event implements Node { id: ID! stage: Stage! conference: Conference talks: [Talk!]! }
+type Talk implements Node { id: ID! stage: Stage! event: Event venue: TalkVenue related: [Talk!]! }
+union TalkVenue = Event | Conference
+"#,
+        );
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            reverse(&content, "Event", "talks"),
+            (some("event"), Cardinality::OneToMany)
+        );
+        assert_eq!(
+            reverse(&content, "Talk", "event"),
+            (some("talks"), Cardinality::ManyToOne)
+        );
+        assert_eq!(
+            reverse(&content, "Conference", "events"),
+            (some("conference"), Cardinality::OneToMany)
+        );
+        assert_eq!(
+            reverse(&content, "Talk", "venue"),
+            (None, Cardinality::OneWay)
+        );
+        assert_eq!(
+            reverse(&content, "Talk", "related"),
+            (None, Cardinality::OneWay)
+        );
+    }
+
+    #[test]
+    fn ambiguous_reverse_fields_stay_one_way() {
+        let content = derive(
+            r#"
+type Post implements Node { id: ID! stage: Stage! writer: Person editor: Person }
+type Person implements Node { id: ID! stage: Stage! work: [Post!]! }
+"#,
+        );
+        assert_eq!(
+            reverse(&content, "Post", "writer"),
+            (None, Cardinality::OneWay)
+        );
+        assert_eq!(
+            reverse(&content, "Post", "editor"),
+            (None, Cardinality::OneWay)
+        );
+        assert_eq!(
+            reverse(&content, "Person", "work"),
+            (None, Cardinality::OneWay)
+        );
+    }
+
+    #[test]
+    fn asset_reverse_fields_pair_by_hygraph_naming() {
+        let content = derive(
+            r#"
+type Asset implements Node { id: ID! stage: Stage! url: String! postCover: [Post!]! postThumbnail: [Post!]! }
+type Post implements Node { id: ID! stage: Stage! thumbnail: Asset cover: Asset }
+input AssetCreateInput { handle: String! }
+"#,
+        );
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            reverse(&content, "Post", "cover"),
+            (some("postCover"), Cardinality::ManyToOne)
+        );
+        assert_eq!(
+            reverse(&content, "Asset", "postThumbnail"),
+            (some("thumbnail"), Cardinality::OneToMany)
+        );
+        let asset = content.asset_model().unwrap();
+        assert!(
+            asset.field("url").is_none(),
+            "computed asset fields are left out"
+        );
+    }
+
+    #[test]
+    fn default_locale_falls_back_to_input_descriptions() {
+        let sdl = r#"
+interface Node { id: ID! stage: Stage! }
+enum Locale { de en }
+enum Stage { DRAFT }
+input PostCreateInput { """Title input for default locale (en)""" title: String }
+"#;
+        let content = from_sdl(sdl, "old.graphql").unwrap();
+        assert_eq!(content.default_locale, "en");
+        assert_eq!(content.locales, ["en", "de"]);
     }
 }

@@ -52,7 +52,8 @@
 //! `Asset.speakerPhoto`), so they take no `reverse`. Relations inside components are one-way.
 //! Fields may not use Hygraph's system field names (`id`, `stage`, `createdAt`, ...).
 //!
-//! Errors name the file, the line and the model or field at fault.
+//! Models, components and enumerations come out sorted by name, as from a schema; fields keep
+//! file order. Errors name the file, the line and the model or field at fault.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -338,6 +339,10 @@ impl Reader<'_> {
             models.push(asset_model);
         }
         self.check_unique_api_ids(&spec.models, &models)?;
+        // Same order as a derived schema gives, so a model file and the schema generated from it
+        // compare equal.
+        models.sort_by(|a, b| a.name.cmp(&b.name));
+        components.sort_by(|a, b| a.name.cmp(&b.name));
 
         Ok(ContentModel {
             models,
