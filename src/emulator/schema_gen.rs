@@ -1635,7 +1635,11 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
         }
         Kind::Enum => {
             let _ = writeln!(out, "enum {name} {{");
-            for value in &def.values {
+            for (i, value) in def.values.iter().enumerate() {
+                // Hygraph marks the default locale (listed first here) this way.
+                if name == "Locale" && i == 0 {
+                    let _ = writeln!(out, "  \"\"\"System locale\"\"\"");
+                }
                 let _ = writeln!(out, "  {value}");
             }
             out.push_str("}\n\n");

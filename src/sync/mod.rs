@@ -70,7 +70,7 @@ pub struct RunReport {
 pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{endpoint}: {source}")]
+    #[error("{endpoint} request failed")]
     Client {
         endpoint: String,
         #[source]
@@ -82,7 +82,7 @@ pub enum SyncError {
         model: String,
         message: String,
     },
-    #[error("{endpoint}: the schema does not describe a Hygraph project: {source}")]
+    #[error("{endpoint}: the schema does not describe a Hygraph project")]
     Schema {
         endpoint: String,
         #[source]
@@ -186,6 +186,8 @@ pub(crate) async fn prepare(
 
 /// Everything a run derives once from config and schemas.
 pub(crate) struct Prepared<'a> {
+    /// The source's content model.
+    pub content: &'a ContentModel,
     pub shapes: Vec<Shape<'a>>,
     pub queries: Vec<String>,
     /// Identity field per shape (`id` or a unique field).
@@ -218,6 +220,7 @@ impl<'a> Prepared<'a> {
             None => content.locales.clone(),
         };
         let mut prepared = Prepared {
+            content,
             shapes: Vec::new(),
             queries: Vec::new(),
             identity: Vec::new(),

@@ -31,7 +31,7 @@ pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) 
     )
 }
 
-fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
+pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
     let mut parts = vec!["id".to_string()];
     for f in shape.plain.iter().chain(&shape.owned).chain(&shape.reverse) {
         parts.push(selection(f, content));
