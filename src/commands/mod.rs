@@ -1,6 +1,8 @@
 //! One file per subcommand. Each turns typed CLI arguments into calls on the library and prints
 //! the result; none holds sync logic of its own.
 
+#[cfg(feature = "emulator")]
+mod emulator;
 mod schema;
 
 use crate::cli::Command;
@@ -38,6 +40,8 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
 pub fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
         Command::Schema(args) => schema::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Emulator(args) => emulator::run(args),
         #[allow(unreachable_patterns)]
         _ => Err(UsageError("this command is not available yet in this build".into()).into()),
     }

@@ -154,7 +154,12 @@ impl FieldDef {
         self
     }
 
-    fn arg_default(&mut self, name: &str, ty: impl Into<String>, default: impl Into<String>) -> &mut Self {
+    fn arg_default(
+        &mut self,
+        name: &str,
+        ty: impl Into<String>,
+        default: impl Into<String>,
+    ) -> &mut Self {
         self.args.insert(
             name.to_string(),
             ArgDef {
@@ -384,7 +389,11 @@ impl<'a> Generator<'a> {
         def.field("hex", "Hex");
         def.field("rgba", "RGBAInput");
         for name in ["RGBA", "RGBAInput"] {
-            let kind = if name == "RGBA" { Kind::Object } else { Kind::Input };
+            let kind = if name == "RGBA" {
+                Kind::Object
+            } else {
+                Kind::Input
+            };
             let def = self.def(name, kind);
             def.field("a", "RGBATransparency!");
             def.field("b", "RGBAHue!");
@@ -392,7 +401,8 @@ impl<'a> Generator<'a> {
             def.field("r", "RGBAHue!");
         }
         let def = self.def("Location", Kind::Object);
-        def.field("distance", "Float!").arg("from", "LocationInput!");
+        def.field("distance", "Float!")
+            .arg("from", "LocationInput!");
         def.field("latitude", "Float!");
         def.field("longitude", "Float!");
         let def = self.def("LocationInput", Kind::Input);
@@ -542,7 +552,7 @@ impl<'a> Generator<'a> {
                 fields,
                 user_refs,
                 scheduled_in: false,
-                    timestamps: true,
+                timestamps: true,
                 upload: false,
             };
             self.where_input(&shape, false);
@@ -560,7 +570,10 @@ impl<'a> Generator<'a> {
             if name == "ScheduledOperation" {
                 object.field("rawPayload", "Json!");
                 object
-                    .field("affectedDocuments", "[ScheduledOperationAffectedDocument!]!")
+                    .field(
+                        "affectedDocuments",
+                        "[ScheduledOperationAffectedDocument!]!",
+                    )
                     .arg("after", "String")
                     .arg("before", "String")
                     .arg("first", "Int")
@@ -819,9 +832,8 @@ impl<'a> Generator<'a> {
         def.field("fit", "ImageFit");
         def.field("height", "Int");
         def.field("width", "Int");
-        self.def("ImageFit", Kind::Enum).values = ["clip", "crop", "max", "scale"]
-            .map(String::from)
-            .to_vec();
+        self.def("ImageFit", Kind::Enum).values =
+            ["clip", "crop", "max", "scale"].map(String::from).to_vec();
         if system == AssetSystem::UploadUrl {
             object.field("upload", "AssetUpload");
             let def = self.def("AssetUpload", Kind::Object);
@@ -916,7 +928,10 @@ impl<'a> Generator<'a> {
             FieldKind::Scalar { scalar } => {
                 let ty = input_scalar(*scalar);
                 if field.list {
-                    if !matches!(filter_family(*scalar), FilterFamily::None | FilterFamily::Json) {
+                    if !matches!(
+                        filter_family(*scalar),
+                        FilterFamily::None | FilterFamily::Json
+                    ) {
                         list_filters(def, name, ty);
                     }
                     return;
@@ -1068,7 +1083,8 @@ impl<'a> Generator<'a> {
                 FieldKind::Scalar { .. } | FieldKind::Enumeration { .. }
             );
             // Unique values cannot be the same on many entries; an asset's handle is its file.
-            let in_many = plain_value && !field.unique && !(model.asset.is_some() && field.name == "handle");
+            let in_many =
+                plain_value && !field.unique && !(model.asset.is_some() && field.name == "handle");
             if in_many {
                 update_many.field(&field.name, update_ty.as_str());
             }
@@ -1134,7 +1150,8 @@ impl<'a> Generator<'a> {
         }
         self.defs.insert(format!("{name}CreateInput"), create);
         self.defs.insert(format!("{name}UpdateInput"), update);
-        self.defs.insert(format!("{name}UpdateManyInput"), update_many);
+        self.defs
+            .insert(format!("{name}UpdateManyInput"), update_many);
 
         let unique = format!("{name}WhereUniqueInput");
         let def = self.def(&format!("{name}ConnectInput"), Kind::Input);
@@ -1266,7 +1283,10 @@ impl<'a> Generator<'a> {
             .arg("where", many_where.as_str())
             .deprecated(&deprecated("delete"));
         let f = m
-            .field(&format!("deleteMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("deleteMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg("where", many_where.as_str());
         page_args(f);
 
@@ -1275,7 +1295,10 @@ impl<'a> Generator<'a> {
             .arg("where", many_where.as_str())
             .deprecated(&deprecated("update"));
         let f = m
-            .field(&format!("updateMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("updateMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg("data", format!("{name}UpdateManyInput!"))
             .arg("where", many_where.as_str());
         page_args(f);
@@ -1286,7 +1309,10 @@ impl<'a> Generator<'a> {
             .deprecated(&deprecated("publish"));
         publish_args(f);
         let f = m
-            .field(&format!("publishMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("publishMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg_default("from", "Stage", "DRAFT")
             .arg("where", many_where.as_str());
         publish_args(f);
@@ -1298,7 +1324,10 @@ impl<'a> Generator<'a> {
             .deprecated(&deprecated("unpublish"));
         unpublish_args(f);
         let f = m
-            .field(&format!("unpublishMany{plural}Connection"), connection.as_str())
+            .field(
+                &format!("unpublishMany{plural}Connection"),
+                connection.as_str(),
+            )
             .arg_default("stage", "Stage", "DRAFT")
             .arg("where", many_where.as_str());
         unpublish_args(f);
@@ -1401,10 +1430,14 @@ impl<'a> Generator<'a> {
             }
         }
         if create.fields.is_empty() {
-            create.field("_", "String").describe("No fields in create input");
+            create
+                .field("_", "String")
+                .describe("No fields in create input");
         }
         if update.fields.is_empty() {
-            update.field("_", "String").describe("No fields in update input");
+            update
+                .field("_", "String")
+                .describe("No fields in update input");
         }
         if update_many.fields.is_empty() {
             update_many
@@ -1413,7 +1446,8 @@ impl<'a> Generator<'a> {
         }
         self.defs.insert(format!("{name}CreateInput"), create);
         self.defs.insert(format!("{name}UpdateInput"), update);
-        self.defs.insert(format!("{name}UpdateManyInput"), update_many);
+        self.defs
+            .insert(format!("{name}UpdateManyInput"), update_many);
 
         let unique = format!("{name}WhereUniqueInput");
         let def = self.def(&format!("{name}CreateOneInlineInput"), Kind::Input);
@@ -1528,12 +1562,17 @@ impl<'a> Generator<'a> {
 
     fn render(mut self) -> String {
         let mut out = String::new();
-        out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
-        self.defs.insert("Query".into(), std::mem::replace(&mut self.query, Def::new(Kind::Object)));
-        self.defs.insert(
-            "Mutation".into(),
-            std::mem::replace(&mut self.mutation, Def::new(Kind::Object)),
-        );
+        // A project without content models has no mutations, and GraphQL forbids empty types.
+        let has_mutations = !self.mutation.fields.is_empty();
+        if has_mutations {
+            out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
+            let mutation = std::mem::replace(&mut self.mutation, Def::new(Kind::Object));
+            self.defs.insert("Mutation".into(), mutation);
+        } else {
+            out.push_str("schema {\n  query: Query\n}\n\n");
+        }
+        let query = std::mem::replace(&mut self.query, Def::new(Kind::Object));
+        self.defs.insert("Query".into(), query);
         for (name, def) in &self.defs {
             render_def(&mut out, name, def);
         }
@@ -1652,4 +1691,248 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
 
 fn quote(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Access, Cardinality, Component, Enumeration, Relation};
+
+    fn field(name: &str, kind: FieldKind) -> Field {
+        Field {
+            name: name.into(),
+            kind,
+            list: false,
+            required: false,
+            localized: false,
+            unique: false,
+            access: Access::Writable,
+        }
+    }
+
+    fn scalar(name: &str, scalar: Scalar) -> Field {
+        field(name, FieldKind::Scalar { scalar })
+    }
+
+    fn relation(name: &str, targets: &[&str], union: Option<&str>, reverse: Option<&str>) -> Field {
+        field(
+            name,
+            FieldKind::Relation(Relation {
+                targets: targets.iter().map(|t| t.to_string()).collect(),
+                union: union.map(String::from),
+                reverse: reverse.map(String::from),
+                cardinality: if reverse.is_some() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneWay
+                },
+            }),
+        )
+    }
+
+    fn model(name: &str, fields: Vec<Field>) -> Model {
+        Model {
+            name: name.into(),
+            singular: crate::model::default_singular(name),
+            plural: crate::model::default_plural(name),
+            asset: None,
+            fields,
+        }
+    }
+
+    /// Every kind of field the generator knows, in one project.
+    fn everything() -> ContentModel {
+        let mut slug = scalar("slug", Scalar::String);
+        slug.unique = true;
+        slug.required = true;
+        let mut title = scalar("title", Scalar::String);
+        title.localized = true;
+        let mut tags = scalar("tags", Scalar::String);
+        tags.list = true;
+        let mut speakers = relation("speakers", &["Speaker"], None, Some("talks"));
+        speakers.list = true;
+        let mut talks = relation("talks", &["Talk"], None, Some("speakers"));
+        talks.list = true;
+        let mut related = relation("relatedTalks", &["Talk"], None, None);
+        related.list = true;
+        let mut sections = field(
+            "sections",
+            FieldKind::Component {
+                targets: vec!["Hero".into(), "Quote".into()],
+                union: Some("TalksectionsUnion".into()),
+            },
+        );
+        sections.list = true;
+        let mut level = field(
+            "level",
+            FieldKind::Enumeration {
+                name: "Level".into(),
+            },
+        );
+        level.required = true;
+        let mut asset = model(
+            "Asset",
+            vec![scalar("fileName", Scalar::String), {
+                let mut handle = scalar("handle", Scalar::String);
+                handle.access = Access::ReadOnly("set by the upload".into());
+                handle
+            }],
+        );
+        asset.asset = Some(AssetSystem::UploadUrl);
+        ContentModel {
+            models: vec![
+                asset,
+                model(
+                    "Talk",
+                    vec![
+                        slug.clone(),
+                        title,
+                        tags,
+                        level,
+                        scalar("abstract", Scalar::RichText),
+                        scalar("meta", Scalar::Json),
+                        scalar("color", Scalar::Color),
+                        scalar("place", Scalar::Location),
+                        scalar("day", Scalar::Date),
+                        scalar("views", Scalar::Long),
+                        scalar("featured", Scalar::Boolean),
+                        speakers,
+                        related,
+                        relation("venue", &["Event", "Speaker"], Some("TalkVenue"), None),
+                        field(
+                            "seo",
+                            FieldKind::Component {
+                                targets: vec!["Seo".into()],
+                                union: None,
+                            },
+                        ),
+                        sections,
+                    ],
+                ),
+                model("Speaker", vec![slug.clone(), talks]),
+                model("Event", vec![slug]),
+            ],
+            components: vec![
+                Component {
+                    name: "Seo".into(),
+                    fields: vec![scalar("description", Scalar::String)],
+                },
+                Component {
+                    name: "Hero".into(),
+                    fields: vec![scalar("heading", Scalar::String)],
+                },
+                Component {
+                    name: "Quote".into(),
+                    fields: vec![scalar("text", Scalar::String)],
+                },
+            ],
+            enumerations: vec![Enumeration {
+                name: "Level".into(),
+                values: vec!["BEGINNER".into(), "EXPERT".into()],
+            }],
+            locales: vec!["en".into(), "de".into()],
+            default_locale: "en".into(),
+            stages: vec!["DRAFT".into(), "PUBLISHED".into(), "QA".into()],
+        }
+    }
+
+    fn validated(content: &ContentModel) -> apollo_compiler::Schema {
+        match generate_schema(content) {
+            Ok(schema) => schema.into_inner(),
+            Err(e) => panic!("{e}\n{}", generate_sdl(content)),
+        }
+    }
+
+    fn input_fields(schema: &apollo_compiler::Schema, name: &str) -> Vec<String> {
+        match schema.types.get(name) {
+            Some(apollo_compiler::schema::ExtendedType::InputObject(input)) => {
+                input.fields.keys().map(|k| k.to_string()).collect()
+            }
+            _ => panic!("input {name} missing"),
+        }
+    }
+
+    #[test]
+    fn every_field_kind_generates_a_valid_schema() {
+        let schema = validated(&everything());
+        assert_eq!(
+            input_fields(&schema, "TalkVenueWhereUniqueInput"),
+            ["Event", "Speaker"]
+        );
+        let talk_update = input_fields(&schema, "TalkUpdateInput");
+        for f in [
+            "venue",
+            "sections",
+            "seo",
+            "speakers",
+            "localizations",
+            "color",
+        ] {
+            assert!(talk_update.contains(&f.to_string()), "{f}: {talk_update:?}");
+        }
+        assert_eq!(
+            input_fields(&schema, "TalksectionsUnionUpdateManyInlineInput"),
+            ["create", "delete", "update", "upsert"]
+        );
+        assert!(schema
+            .types
+            .contains_key("HeroUpdateWithNestedWhereUniqueAndPositionInput"));
+        assert!(schema.types.contains_key("QuoteCreateWithPositionInput"));
+        let asset_create = input_fields(&schema, "AssetCreateInput");
+        assert!(asset_create.contains(&"uploadUrl".to_string()));
+        assert!(!asset_create.contains(&"handle".to_string()));
+        let where_input = input_fields(&schema, "TalkWhereInput");
+        for f in [
+            "venue_empty",
+            "sections_empty",
+            "sections_some",
+            "tags_contains_some",
+            "level_in",
+            "meta_json_path_exists",
+            "featured_not",
+            "speakers_some",
+            "title_starts_with",
+        ] {
+            assert!(where_input.contains(&f.to_string()), "{f}");
+        }
+        assert!(!input_fields(&schema, "TalkManyWhereInput").contains(&"title".to_string()));
+        let stage = match schema.types.get("Stage") {
+            Some(apollo_compiler::schema::ExtendedType::Enum(e)) => e.values.len(),
+            _ => 0,
+        };
+        assert_eq!(stage, 3);
+    }
+
+    #[test]
+    fn a_model_without_localized_fields_has_no_locale_surface() {
+        let content = ContentModel {
+            models: vec![model("Vote", vec![scalar("score", Scalar::Int)])],
+            components: vec![],
+            enumerations: vec![],
+            locales: vec!["en".into()],
+            default_locale: "en".into(),
+            stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+        };
+        let schema = validated(&content);
+        assert!(!schema.types.contains_key("VoteCreateLocalizationsInput"));
+        let vote = schema.get_object("Vote").unwrap();
+        assert!(!vote.fields.contains_key("localizations"));
+        assert!(vote.fields["createdAt"].arguments.is_empty());
+        let publish = &schema.get_object("Mutation").unwrap().fields["publishVote"];
+        let args: Vec<_> = publish.arguments.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(args, ["to", "where"]);
+    }
+
+    #[test]
+    fn an_empty_model_still_generates_a_valid_schema() {
+        let content = ContentModel {
+            models: vec![],
+            components: vec![],
+            enumerations: vec![],
+            locales: vec![],
+            default_locale: String::new(),
+            stages: vec![],
+        };
+        validated(&content);
+    }
 }
