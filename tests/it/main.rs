@@ -4,5 +4,6 @@
 
 mod common;
 mod emulator;
+mod emulator_schema;
 mod model;
 mod transport;
