@@ -30,7 +30,11 @@ pub(crate) fn dump(cm: &ContentModel, store: &Store) -> Value {
             .map(|f| f.name.as_str())
             .collect();
         let mut entries = Vec::new();
-        for entry in store.model_entries(&model.name).into_iter().flat_map(|m| m.values()) {
+        for entry in store
+            .model_entries(&model.name)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             let mut stages = Map::new();
             for (stage, version) in &entry.stages {
                 let mut relations = Map::new();
@@ -97,7 +101,10 @@ pub(crate) fn load(cm: &ContentModel, store: &mut Store, dump: &Value) -> Result
             let model = cm
                 .model(name)
                 .ok_or_else(|| format!("model `{name}` is not in the content model"))?;
-            for item in list.as_array().ok_or_else(|| format!("`models.{name}` must be a list"))? {
+            for item in list
+                .as_array()
+                .ok_or_else(|| format!("`models.{name}` must be a list"))?
+            {
                 let id = item
                     .get("id")
                     .and_then(Value::as_str)
@@ -165,7 +172,13 @@ pub(crate) fn load(cm: &ContentModel, store: &mut Store, dump: &Value) -> Result
                             .ok_or_else(|| {
                                 format!("{name} {id} {field}: targets need `__typename` and `id`")
                             })?;
-                        lists.push((stage.clone(), name.clone(), field.clone(), id.to_string(), refs));
+                        lists.push((
+                            stage.clone(),
+                            name.clone(),
+                            field.clone(),
+                            id.to_string(),
+                            refs,
+                        ));
                     }
                     entry.stages.insert(stage.clone(), version);
                 }
@@ -211,7 +224,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -228,7 +245,10 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
     let mut buf = 0u32;
     let mut bits = 0;
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         let v = ALPHABET.iter().position(|a| *a == c)? as u32;
         buf = (buf << 6) | v;
         bits += 6;

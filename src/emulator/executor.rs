@@ -147,7 +147,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// `first`/`last`, checked against the page cap.
-    pub fn page_arg(&self, args: &Map<String, Value>, name: &str) -> Result<Option<usize>, FieldError> {
+    pub fn page_arg(
+        &self,
+        args: &Map<String, Value>,
+        name: &str,
+    ) -> Result<Option<usize>, FieldError> {
         match args.get(name).and_then(Value::as_i64) {
             None => Ok(None),
             Some(n) if n < 0 => Err(self.fail(
@@ -201,10 +205,7 @@ impl ObjectValue for Root<'_, '_> {
         let Some(&(op, index)) = ctx.roots.get(info.field_name()) else {
             return Err(ctx.fail(
                 "UNSUPPORTED",
-                format!(
-                    "the emulator does not implement `{}`",
-                    info.field_name()
-                ),
+                format!("the emulator does not implement `{}`", info.field_name()),
             ));
         };
         let args = args_of(info);
@@ -238,7 +239,11 @@ impl ObjectValue for Root<'_, '_> {
                 ))
             }
             _ => {
-                let wants_count = selects(info.document(), info.field_selections().iter().map(|f| &f.selection_set), "aggregate");
+                let wants_count = selects(
+                    info.document(),
+                    info.field_selections().iter().map(|f| &f.selection_set),
+                    "aggregate",
+                );
                 let page = query_page(ctx, model, &args, &stage, &locales, wants_count)?;
                 Ok(ResolvedValue::object(page))
             }
@@ -250,7 +255,13 @@ fn stage_arg(ctx: &Ctx<'_>, args: &Map<String, Value>, name: &str) -> String {
     args.get(name)
         .and_then(Value::as_str)
         .map(String::from)
-        .unwrap_or_else(|| ctx.cm.stages.first().cloned().unwrap_or_else(|| "DRAFT".into()))
+        .unwrap_or_else(|| {
+            ctx.cm
+                .stages
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "DRAFT".into())
+        })
 }
 
 fn locales_arg(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Vec<String> {
@@ -312,7 +323,9 @@ fn find_unique(
         any = true;
         let id = if key == "id" {
             let id = value.as_str().unwrap_or_default();
-            store.version(&model.name, id, stage).map(|_| id.to_string())
+            store
+                .version(&model.name, id, stage)
+                .map(|_| id.to_string())
         } else if model.field(key).is_some_and(|f| f.unique) {
             store
                 .find_unique(stage, &model.name, key, value)
@@ -493,7 +506,9 @@ fn query_page<'c, 'a>(
 
     let count = if !wants_count {
         0
-    } else if filter.is_none() && (!model.has_localized_fields() || locales.contains(&ctx.cm.default_locale)) {
+    } else if filter.is_none()
+        && (!model.has_localized_fields() || locales.contains(&ctx.cm.default_locale))
+    {
         store.count(&model.name, stage)
     } else {
         let mut n = 0;
@@ -546,7 +561,12 @@ fn candidate_ids(
             vec![value]
         };
         if field == "id" {
-            narrow(values.iter().filter_map(|v| v.as_str().map(String::from)).collect());
+            narrow(
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect(),
+            );
         } else if model.field(field).is_some_and(|f| f.unique && !f.localized) {
             narrow(
                 values
@@ -641,7 +661,12 @@ fn done_one(entry: Option<Entry>, stage: &str) -> Done {
     }
 }
 
-fn run_mutation(w: &mut Writer<'_>, op: Op, model: &Model, args: &Map<String, Value>) -> Outcome<Done> {
+fn run_mutation(
+    w: &mut Writer<'_>,
+    op: Op,
+    model: &Model,
+    args: &Map<String, Value>,
+) -> Outcome<Done> {
     let draft = w.draft.clone();
     let null = Value::Null;
     let where_ = args.get("where").unwrap_or(&null);
@@ -725,20 +750,42 @@ fn run_mutation(w: &mut Writer<'_>, op: Op, model: &Model, args: &Map<String, Va
                 match op {
                     Op::UpdateMany { .. } => {
                         w.update(model, id, args.get("data").unwrap_or(&null))?;
-                        entries.extend(w.store.entry(&model.name, id).cloned().map(|e| (e, draft.clone())));
+                        entries.extend(
+                            w.store
+                                .entry(&model.name, id)
+                                .cloned()
+                                .map(|e| (e, draft.clone())),
+                        );
                     }
                     Op::DeleteMany { .. } => {
-                        entries.extend(w.store.entry(&model.name, id).cloned().map(|e| (e, draft.clone())));
+                        entries.extend(
+                            w.store
+                                .entry(&model.name, id)
+                                .cloned()
+                                .map(|e| (e, draft.clone())),
+                        );
                         w.delete(model, id)?;
                     }
                     Op::PublishMany { .. } => {
-                        let to = string_list(args.get("to")).unwrap_or_else(|| vec!["PUBLISHED".into()]);
+                        let to =
+                            string_list(args.get("to")).unwrap_or_else(|| vec!["PUBLISHED".into()]);
                         w.publish(model, id, &source_stage, &to, args)?;
-                        entries.extend(w.store.entry(&model.name, id).cloned().map(|e| (e, source_stage.clone())));
+                        entries.extend(
+                            w.store
+                                .entry(&model.name, id)
+                                .cloned()
+                                .map(|e| (e, source_stage.clone())),
+                        );
                     }
                     _ => {
-                        let from = string_list(args.get("from")).unwrap_or_else(|| vec!["PUBLISHED".into()]);
-                        entries.extend(w.store.entry(&model.name, id).cloned().map(|e| (e, source_stage.clone())));
+                        let from = string_list(args.get("from"))
+                            .unwrap_or_else(|| vec!["PUBLISHED".into()]);
+                        entries.extend(
+                            w.store
+                                .entry(&model.name, id)
+                                .cloned()
+                                .map(|e| (e, source_stage.clone())),
+                        );
                         w.unpublish(model, id, &from, args)?;
                     }
                 }
@@ -749,7 +796,9 @@ fn run_mutation(w: &mut Writer<'_>, op: Op, model: &Model, args: &Map<String, Va
                 has_next,
             })
         }
-        Op::One | Op::Many | Op::Connection | Op::Node => Err(failure("INTERNAL", "not a mutation")),
+        Op::One | Op::Many | Op::Connection | Op::Node => {
+            Err(failure("INTERNAL", "not a mutation"))
+        }
     }
 }
 
@@ -890,7 +939,10 @@ impl Writer<'_> {
         let relations = self.assign(model, &id, &mut version, &data, true)?;
         if let Some(loc) = data.get("localizations").and_then(|l| l.get("create")) {
             for item in loc.as_array().into_iter().flatten() {
-                let locale = item.get("locale").and_then(Value::as_str).unwrap_or_default();
+                let locale = item
+                    .get("locale")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 self.localization_create(model, &mut version, locale, item.get("data"))?;
             }
         }
@@ -923,39 +975,79 @@ impl Writer<'_> {
         version.updated_at = self.now.clone();
         let relations = self.assign(model, id, &mut version, &data, false)?;
         if let Some(loc) = data.get("localizations").and_then(Value::as_object) {
-            for item in loc.get("create").and_then(Value::as_array).into_iter().flatten() {
-                let locale = item.get("locale").and_then(Value::as_str).unwrap_or_default();
+            for item in loc
+                .get("create")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let locale = item
+                    .get("locale")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 self.localization_create(model, &mut version, locale, item.get("data"))?;
             }
-            for item in loc.get("update").and_then(Value::as_array).into_iter().flatten() {
-                let locale = item.get("locale").and_then(Value::as_str).unwrap_or_default();
+            for item in loc
+                .get("update")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let locale = item
+                    .get("locale")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let Some(fields) = version.localizations.get_mut(locale) else {
                     return Err(failure(
                         "NOT_FOUND",
-                        format!("{} {id} has no localization `{locale}` to update: create it first", model.name),
+                        format!(
+                            "{} {id} has no localization `{locale}` to update: create it first",
+                            model.name
+                        ),
                     ));
                 };
                 merge(fields, item.get("data"));
             }
-            for item in loc.get("upsert").and_then(Value::as_array).into_iter().flatten() {
-                let locale = item.get("locale").and_then(Value::as_str).unwrap_or_default();
+            for item in loc
+                .get("upsert")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let locale = item
+                    .get("locale")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 match version.localizations.get_mut(locale) {
                     Some(fields) => merge(fields, item.get("update")),
-                    None => self.localization_create(model, &mut version, locale, item.get("create"))?,
+                    None => {
+                        self.localization_create(model, &mut version, locale, item.get("create"))?
+                    }
                 }
             }
-            for locale in loc.get("delete").and_then(Value::as_array).into_iter().flatten() {
+            for locale in loc
+                .get("delete")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let locale = locale.as_str().unwrap_or_default();
                 if locale == self.cm.default_locale {
                     return Err(failure(
                         "BAD_USER_INPUT",
-                        format!("the default locale `{locale}` of {} {id} cannot be deleted", model.name),
+                        format!(
+                            "the default locale `{locale}` of {} {id} cannot be deleted",
+                            model.name
+                        ),
                     ));
                 }
                 if version.localizations.remove(locale).is_none() {
                     return Err(failure(
                         "NOT_FOUND",
-                        format!("{} {id} has no localization `{locale}` to delete", model.name),
+                        format!(
+                            "{} {id} has no localization `{locale}` to delete",
+                            model.name
+                        ),
                     ));
                 }
             }
@@ -978,12 +1070,18 @@ impl Writer<'_> {
         data: Option<&Value>,
     ) -> Outcome<()> {
         if !self.cm.locales.iter().any(|l| l == locale) {
-            return Err(failure("BAD_USER_INPUT", format!("unknown locale `{locale}`")));
+            return Err(failure(
+                "BAD_USER_INPUT",
+                format!("unknown locale `{locale}`"),
+            ));
         }
         if version.localizations.contains_key(locale) {
             return Err(failure(
                 "BAD_USER_INPUT",
-                format!("{} already has a localization `{locale}`: update it instead", model.name),
+                format!(
+                    "{} already has a localization `{locale}`: update it instead",
+                    model.name
+                ),
             ));
         }
         let mut fields = Fields::new();
@@ -994,7 +1092,10 @@ impl Writer<'_> {
             if fields.get(&f.name).is_none_or(Value::is_null) {
                 return Err(failure(
                     "BAD_USER_INPUT",
-                    format!("value for required field `{}` of {} is missing in locale `{locale}`", f.name, model.name),
+                    format!(
+                        "value for required field `{}` of {} is missing in locale `{locale}`",
+                        f.name, model.name
+                    ),
                 ));
             }
         }
@@ -1041,7 +1142,10 @@ impl Writer<'_> {
                     continue;
                 }
                 FieldKind::Component { .. } => {
-                    let old = self.field_of(version, field).cloned().unwrap_or(Value::Null);
+                    let old = self
+                        .field_of(version, field)
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     self.component_value(field, old, value, creating)?
                 }
                 FieldKind::Scalar {
@@ -1074,14 +1178,24 @@ impl Writer<'_> {
     }
 
     /// Component inputs: `{create}` replaces, `{update: {data}}` merges, `{delete: true}` clears.
-    fn component_value(&mut self, field: &Field, old: Value, input: &Value, _creating: bool) -> Outcome<Value> {
+    fn component_value(
+        &mut self,
+        field: &Field,
+        old: Value,
+        input: &Value,
+        _creating: bool,
+    ) -> Outcome<Value> {
         let FieldKind::Component { targets, union } = &field.kind else {
             return Ok(input.clone());
         };
         let wrap = |store: &mut Store, v: &Value| -> Value {
             let (typename, data) = match (union, v.as_object()) {
                 (Some(_), Some(m)) if m.len() == 1 => {
-                    let (k, d) = m.iter().next().map(|(k, d)| (k.clone(), d.clone())).unwrap_or_default();
+                    let (k, d) = m
+                        .iter()
+                        .next()
+                        .map(|(k, d)| (k.clone(), d.clone()))
+                        .unwrap_or_default();
                     (k, d)
                 }
                 _ => (targets.first().cloned().unwrap_or_default(), v.clone()),
@@ -1099,14 +1213,21 @@ impl Writer<'_> {
         }
         if let Some(create) = map.get("create") {
             return Ok(match create {
-                Value::Array(items) => Value::Array(items.iter().map(|i| wrap(self.store, i)).collect()),
+                Value::Array(items) => {
+                    Value::Array(items.iter().map(|i| wrap(self.store, i)).collect())
+                }
                 other => wrap(self.store, other),
             });
         }
         if let Some(update) = map.get("update") {
             let mut old = old;
             if let Some(obj) = old.as_object_mut() {
-                let data = update.get("data").or_else(|| update.as_object().and_then(|m| m.values().next()).and_then(|v| v.get("data")));
+                let data = update.get("data").or_else(|| {
+                    update
+                        .as_object()
+                        .and_then(|m| m.values().next())
+                        .and_then(|v| v.get("data"))
+                });
                 merge(obj, data);
             }
             return Ok(old);
@@ -1122,8 +1243,13 @@ impl Writer<'_> {
             .filter(|s| !s.is_empty())
             .unwrap_or("file")
             .to_string();
-        version.fields.entry("fileName").or_insert(Value::String(file_name));
-        version.fields.insert("handle".into(), Value::String(id.to_string()));
+        version
+            .fields
+            .entry("fileName")
+            .or_insert(Value::String(file_name));
+        version
+            .fields
+            .insert("handle".into(), Value::String(id.to_string()));
         version.fields.insert(
             "upload".into(),
             json!({"status": "ASSET_CREATE_PENDING", "error": null, "expiresAt": null, "requestPostData": null}),
@@ -1143,7 +1269,10 @@ impl Writer<'_> {
             if self.field_of(version, f).is_none_or(Value::is_null) {
                 return Err(failure(
                     "BAD_USER_INPUT",
-                    format!("value for required field `{}` of {} is missing", f.name, model.name),
+                    format!(
+                        "value for required field `{}` of {} is missing",
+                        f.name, model.name
+                    ),
                 ));
             }
         }
@@ -1155,7 +1284,10 @@ impl Writer<'_> {
             let Some(value) = self.field_of(version, f).filter(|v| !v.is_null()) else {
                 continue;
             };
-            if let Some(other) = self.store.find_unique(&self.draft, &model.name, &f.name, value) {
+            if let Some(other) = self
+                .store
+                .find_unique(&self.draft, &model.name, &f.name, value)
+            {
                 if other != id {
                     return Err(failure(
                         "BAD_USER_INPUT",
@@ -1183,7 +1315,11 @@ impl Writer<'_> {
             if field.relation().is_none() {
                 continue;
             }
-            for target in self.store.list(stage, &model.name, &field.name, id).to_vec() {
+            for target in self
+                .store
+                .list(stage, &model.name, &field.name, id)
+                .to_vec()
+            {
                 self.unlink(stage, model, field, id, &target);
             }
         }
@@ -1203,10 +1339,17 @@ impl Writer<'_> {
             .cloned()
             .ok_or_else(|| failure("NOT_FOUND", format!("no {} with id {id}", model.name)))?;
         let source = entry.stages.get(from).cloned().ok_or_else(|| {
-            failure("NOT_FOUND", format!("{} {id} does not exist in stage {from}", model.name))
+            failure(
+                "NOT_FOUND",
+                format!("{} {id} does not exist in stage {from}", model.name),
+            )
         })?;
         if model.asset == Some(AssetSystem::UploadUrl) {
-            let status = source.fields.get("upload").and_then(|u| u.get("status")).and_then(Value::as_str);
+            let status = source
+                .fields
+                .get("upload")
+                .and_then(|u| u.get("status"))
+                .and_then(Value::as_str);
             if status.is_some_and(|s| s != "ASSET_UPLOAD_COMPLETE") {
                 return Err(failure(
                     "BAD_USER_INPUT",
@@ -1217,8 +1360,14 @@ impl Writer<'_> {
                 ));
             }
         }
-        let publish_base = args.get("publishBase").and_then(Value::as_bool).unwrap_or(true);
-        let with_default = args.get("withDefaultLocale").and_then(Value::as_bool).unwrap_or(true);
+        let publish_base = args
+            .get("publishBase")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let with_default = args
+            .get("withDefaultLocale")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let mut locales: Vec<String> = string_list(args.get("locales")).unwrap_or_default();
         if with_default {
             locales.push(self.cm.default_locale.clone());
@@ -1275,35 +1424,60 @@ impl Writer<'_> {
                 let Some((target_model, reverse)) = self.reverse_of(rel, t) else {
                     continue;
                 };
-                let mut list = self.store.list(to, &target_model.name, &reverse.name, &t.id).to_vec();
+                let mut list = self
+                    .store
+                    .list(to, &target_model.name, &reverse.name, &t.id)
+                    .to_vec();
                 if !reverse.list {
                     for other in list.iter().filter(|o| **o != me) {
                         self.unlink_from(to, &target_model, &reverse, &t.id, other);
                     }
-                    list = self.store.list(to, &target_model.name, &reverse.name, &t.id).to_vec();
+                    list = self
+                        .store
+                        .list(to, &target_model.name, &reverse.name, &t.id)
+                        .to_vec();
                 }
                 if !list.contains(&me) {
-                    let draft_list = self.store.list(from, &target_model.name, &reverse.name, &t.id);
-                    let at = draft_list.iter().position(|r| *r == me).unwrap_or(list.len()).min(list.len());
+                    let draft_list =
+                        self.store
+                            .list(from, &target_model.name, &reverse.name, &t.id);
+                    let at = draft_list
+                        .iter()
+                        .position(|r| *r == me)
+                        .unwrap_or(list.len())
+                        .min(list.len());
                     list.insert(at, me.clone());
-                    self.store.put_list(to, &target_model.name, &reverse.name, &t.id, list);
+                    self.store
+                        .put_list(to, &target_model.name, &reverse.name, &t.id, list);
                 }
             }
             self.store.put_list(to, &model.name, &field.name, id, new);
         }
     }
 
-    fn unpublish(&mut self, model: &Model, id: &str, from: &[String], args: &Map<String, Value>) -> Outcome<()> {
+    fn unpublish(
+        &mut self,
+        model: &Model,
+        id: &str,
+        from: &[String],
+        args: &Map<String, Value>,
+    ) -> Outcome<()> {
         let mut entry = self
             .store
             .entry(&model.name, id)
             .cloned()
             .ok_or_else(|| failure("NOT_FOUND", format!("no {} with id {id}", model.name)))?;
-        let unpublish_base = args.get("unpublishBase").and_then(Value::as_bool).unwrap_or(true);
+        let unpublish_base = args
+            .get("unpublishBase")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let locales = string_list(args.get("locales"));
         for stage in from {
             if *stage == self.draft {
-                return Err(failure("BAD_USER_INPUT", format!("cannot unpublish from the {stage} stage")));
+                return Err(failure(
+                    "BAD_USER_INPUT",
+                    format!("cannot unpublish from the {stage} stage"),
+                ));
             }
             match (&locales, unpublish_base) {
                 (Some(locales), false) => {
@@ -1343,66 +1517,110 @@ impl Writer<'_> {
     }
 
     fn unlink_from(&mut self, stage: &str, model: &Model, field: &Field, id: &str, target: &Ref) {
-        let mut list = self.store.list(stage, &model.name, &field.name, id).to_vec();
+        let mut list = self
+            .store
+            .list(stage, &model.name, &field.name, id)
+            .to_vec();
         list.retain(|r| r != target);
-        self.store.put_list(stage, &model.name, &field.name, id, list);
+        self.store
+            .put_list(stage, &model.name, &field.name, id, list);
         if let Some(rel) = field.relation() {
             if let Some((tm, rf)) = self.reverse_of(rel, target) {
                 let me = Ref {
                     typename: model.name.clone(),
                     id: id.to_string(),
                 };
-                let mut back = self.store.list(stage, &tm.name, &rf.name, &target.id).to_vec();
+                let mut back = self
+                    .store
+                    .list(stage, &tm.name, &rf.name, &target.id)
+                    .to_vec();
                 back.retain(|r| *r != me);
-                self.store.put_list(stage, &tm.name, &rf.name, &target.id, back);
+                self.store
+                    .put_list(stage, &tm.name, &rf.name, &target.id, back);
             }
         }
     }
 
     /// Adds (or moves) the edge `id.field → target` in `stage`, on both sides.
-    fn link(&mut self, stage: &str, model: &Model, field: &Field, id: &str, target: &Ref, position: &Position) -> Outcome<()> {
+    fn link(
+        &mut self,
+        stage: &str,
+        model: &Model,
+        field: &Field,
+        id: &str,
+        target: &Ref,
+        position: &Position,
+    ) -> Outcome<()> {
         let me = Ref {
             typename: model.name.clone(),
             id: id.to_string(),
         };
         if !field.list {
-            for old in self.store.list(stage, &model.name, &field.name, id).to_vec() {
+            for old in self
+                .store
+                .list(stage, &model.name, &field.name, id)
+                .to_vec()
+            {
                 if old != *target {
                     self.unlink(stage, model, field, id, &old);
                 }
             }
         }
-        let mut list = self.store.list(stage, &model.name, &field.name, id).to_vec();
+        let mut list = self
+            .store
+            .list(stage, &model.name, &field.name, id)
+            .to_vec();
         list.retain(|r| r != target);
         let index_of = |id: &str| list.iter().position(|r| r.id == id);
         let at = match position {
             Position::End => list.len(),
             Position::Start => 0,
             Position::Before(other) => index_of(other).ok_or_else(|| {
-                failure("BAD_USER_INPUT", format!("position.before: {other} is not connected to {}.{}", model.name, field.name))
+                failure(
+                    "BAD_USER_INPUT",
+                    format!(
+                        "position.before: {other} is not connected to {}.{}",
+                        model.name, field.name
+                    ),
+                )
             })?,
             Position::After(other) => index_of(other).map(|i| i + 1).ok_or_else(|| {
-                failure("BAD_USER_INPUT", format!("position.after: {other} is not connected to {}.{}", model.name, field.name))
+                failure(
+                    "BAD_USER_INPUT",
+                    format!(
+                        "position.after: {other} is not connected to {}.{}",
+                        model.name, field.name
+                    ),
+                )
             })?,
         };
         list.insert(at, target.clone());
-        self.store.put_list(stage, &model.name, &field.name, id, list);
+        self.store
+            .put_list(stage, &model.name, &field.name, id, list);
         if let Some(rel) = field.relation() {
             if let Some((tm, rf)) = self.reverse_of(rel, target) {
-                let mut back = self.store.list(stage, &tm.name, &rf.name, &target.id).to_vec();
+                let mut back = self
+                    .store
+                    .list(stage, &tm.name, &rf.name, &target.id)
+                    .to_vec();
                 if !rf.list {
                     for other in back.iter().filter(|o| **o != me) {
                         // `other` is an entry of this side's model holding `target` in `field`.
-                        let mut theirs = self.store.list(stage, &other.typename, &field.name, &other.id).to_vec();
+                        let mut theirs = self
+                            .store
+                            .list(stage, &other.typename, &field.name, &other.id)
+                            .to_vec();
                         theirs.retain(|r| r != target);
-                        self.store.put_list(stage, &other.typename, &field.name, &other.id, theirs);
+                        self.store
+                            .put_list(stage, &other.typename, &field.name, &other.id, theirs);
                     }
                     back.retain(|o| *o == me);
                 }
                 if !back.contains(&me) {
                     back.push(me);
                 }
-                self.store.put_list(stage, &tm.name, &rf.name, &target.id, back);
+                self.store
+                    .put_list(stage, &tm.name, &rf.name, &target.id, back);
             }
         }
         Ok(())
@@ -1410,14 +1628,26 @@ impl Writer<'_> {
 
     /// Resolves the target model and the inner input of one relation input item (unions are
     /// keyed by member type name).
-    fn target_of<'v>(&self, rel: &crate::model::Relation, item: &'v Value) -> Outcome<(Model, &'v Value)> {
+    fn target_of<'v>(
+        &self,
+        rel: &crate::model::Relation,
+        item: &'v Value,
+    ) -> Outcome<(Model, &'v Value)> {
         if rel.union.is_some() {
-            let map = item.as_object().ok_or_else(|| failure("BAD_USER_INPUT", "a union relation input must be an object keyed by member type"))?;
+            let map = item.as_object().ok_or_else(|| {
+                failure(
+                    "BAD_USER_INPUT",
+                    "a union relation input must be an object keyed by member type",
+                )
+            })?;
             let mut members = map.iter().filter(|(_, v)| !v.is_null());
             let (Some((name, inner)), None) = (members.next(), members.next()) else {
                 return Err(failure(
                     "BAD_USER_INPUT",
-                    format!("a union relation input needs exactly one member type key (one of {})", rel.targets.join(", ")),
+                    format!(
+                        "a union relation input needs exactly one member type key (one of {})",
+                        rel.targets.join(", ")
+                    ),
                 ));
             };
             let model = self.model(name)?.clone();
@@ -1428,11 +1658,17 @@ impl Writer<'_> {
         }
     }
 
-    fn resolve_target(&self, rel: &crate::model::Relation, item: &Value) -> Outcome<(Ref, Position)> {
+    fn resolve_target(
+        &self,
+        rel: &crate::model::Relation,
+        item: &Value,
+    ) -> Outcome<(Ref, Position)> {
         let (model, inner) = self.target_of(rel, item)?;
         // `ConnectInput` is `{where, position}`; the create form's connect is the where itself.
         let (where_, position) = match inner.get("where") {
-            Some(w) if inner.as_object().is_some_and(|m| m.contains_key("where")) => (w, position_of(inner.get("position"))),
+            Some(w) if inner.as_object().is_some_and(|m| m.contains_key("where")) => {
+                (w, position_of(inner.get("position")))
+            }
             _ => (inner, Position::End),
         };
         let id = self.require(&model, where_, &self.draft)?;
@@ -1445,12 +1681,24 @@ impl Writer<'_> {
         ))
     }
 
-    fn relation_input(&mut self, model: &Model, id: &str, field_name: &str, input: &Value, creating: bool) -> Outcome<()> {
-        let field = model
-            .field(field_name)
+    fn relation_input(
+        &mut self,
+        model: &Model,
+        id: &str,
+        field_name: &str,
+        input: &Value,
+        creating: bool,
+    ) -> Outcome<()> {
+        let field = model.field(field_name).cloned().ok_or_else(|| {
+            failure(
+                "BAD_USER_INPUT",
+                format!("{} has no field {field_name}", model.name),
+            )
+        })?;
+        let rel = field
+            .relation()
             .cloned()
-            .ok_or_else(|| failure("BAD_USER_INPUT", format!("{} has no field {field_name}", model.name)))?;
-        let rel = field.relation().cloned().ok_or_else(|| failure("BAD_USER_INPUT", format!("{field_name} is not a relation")))?;
+            .ok_or_else(|| failure("BAD_USER_INPUT", format!("{field_name} is not a relation")))?;
         let draft = self.draft.clone();
         let Some(input) = input.as_object() else {
             return Ok(());
@@ -1468,7 +1716,11 @@ impl Writer<'_> {
             for item in items(Some(set)) {
                 targets.push(self.resolve_target(&rel, &item)?.0);
             }
-            for old in self.store.list(&draft, &model.name, &field.name, id).to_vec() {
+            for old in self
+                .store
+                .list(&draft, &model.name, &field.name, id)
+                .to_vec()
+            {
                 if !targets.contains(&old) {
                     self.unlink(&draft, model, &field, id, &old);
                 }
@@ -1479,7 +1731,11 @@ impl Writer<'_> {
         }
         match input.get("disconnect") {
             Some(Value::Bool(true)) => {
-                for old in self.store.list(&draft, &model.name, &field.name, id).to_vec() {
+                for old in self
+                    .store
+                    .list(&draft, &model.name, &field.name, id)
+                    .to_vec()
+                {
                     self.unlink(&draft, model, &field, id, &old);
                 }
             }
@@ -1493,7 +1749,11 @@ impl Writer<'_> {
         }
         match input.get("delete") {
             Some(Value::Bool(true)) => {
-                for old in self.store.list(&draft, &model.name, &field.name, id).to_vec() {
+                for old in self
+                    .store
+                    .list(&draft, &model.name, &field.name, id)
+                    .to_vec()
+                {
                     let tm = self.model(&old.typename)?.clone();
                     self.delete(&tm, &old.id)?;
                 }
@@ -1531,7 +1791,12 @@ impl Writer<'_> {
                     .list(&draft, &model.name, &field.name, id)
                     .first()
                     .map(|r| r.id.clone())
-                    .ok_or_else(|| failure("NOT_FOUND", format!("{}.{} is not connected", model.name, field.name)))?,
+                    .ok_or_else(|| {
+                        failure(
+                            "NOT_FOUND",
+                            format!("{}.{} is not connected", model.name, field.name),
+                        )
+                    })?,
             };
             self.update(&tm, &tid, inner.get("data").unwrap_or(&Value::Null))?;
         }
@@ -1541,7 +1806,11 @@ impl Writer<'_> {
             let data = inner.get("data").cloned().unwrap_or(Value::Null);
             let existing = match inner.get("where") {
                 Some(w) => find_unique(self.cm, self.store, &tm, w, &draft)?,
-                None => self.store.list(&draft, &model.name, &field.name, id).first().map(|r| r.id.clone()),
+                None => self
+                    .store
+                    .list(&draft, &model.name, &field.name, id)
+                    .first()
+                    .map(|r| r.id.clone()),
             };
             match existing {
                 Some(tid) => self.update(&tm, &tid, data.get("update").unwrap_or(&Value::Null))?,
@@ -1571,7 +1840,10 @@ fn merge(fields: &mut Fields, data: Option<&Value>) {
 }
 
 fn normalize_time(value: &Value) -> Value {
-    match value.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()) {
+    match value
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    {
         Some(t) => Value::String(
             t.with_timezone(&chrono::Utc)
                 .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -1587,7 +1859,10 @@ mod tests {
 
     #[test]
     fn connect_position_parses() {
-        assert_eq!(position_of(Some(&json!({"before": "x"}))), Position::Before("x".into()));
+        assert_eq!(
+            position_of(Some(&json!({"before": "x"}))),
+            Position::Before("x".into())
+        );
         assert_eq!(position_of(Some(&json!({"start": true}))), Position::Start);
         assert_eq!(position_of(None), Position::End);
     }

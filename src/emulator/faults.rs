@@ -125,9 +125,10 @@ mod tests {
 
     #[test]
     fn parses_the_documented_form() {
-        let spec =
-            FaultSpec::parse("rate=0.2,seed=7,kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50")
-                .unwrap();
+        let spec = FaultSpec::parse(
+            "rate=0.2,seed=7,kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50",
+        )
+        .unwrap();
         assert_eq!(spec.rate, 0.2);
         assert_eq!(spec.seed, 7);
         assert_eq!(spec.kinds.len(), 6);

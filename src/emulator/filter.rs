@@ -133,7 +133,10 @@ fn each_filter<'v>(value: &'v Value, key: &str) -> Result<Vec<&'v Map<String, Va
     match value {
         Value::Array(items) => items
             .iter()
-            .map(|i| i.as_object().ok_or_else(|| format!("{key} expects objects")))
+            .map(|i| {
+                i.as_object()
+                    .ok_or_else(|| format!("{key} expects objects"))
+            })
             .collect(),
         Value::Object(map) => Ok(vec![map]),
         _ => Err(format!("{key} expects a list of filters")),
@@ -188,7 +191,10 @@ fn field_condition(
         "_in" => list(expected).iter().any(|e| equal(&actual, e)),
         "_not_in" => !list(expected).iter().any(|e| equal(&actual, e)),
         "_lt" => compare(&actual, expected) == Some(Ordering::Less),
-        "_lte" => matches!(compare(&actual, expected), Some(Ordering::Less | Ordering::Equal)),
+        "_lte" => matches!(
+            compare(&actual, expected),
+            Some(Ordering::Less | Ordering::Equal)
+        ),
         "_gt" => compare(&actual, expected) == Some(Ordering::Greater),
         "_gte" => matches!(
             compare(&actual, expected),

@@ -23,7 +23,9 @@ mod store;
 mod views;
 
 pub use faults::{FaultKind, FaultSpec};
-pub use schema_gen::{generate_schema, generate_sdl, generate_sdl_with, SchemaGenError, SdlOptions};
+pub use schema_gen::{
+    generate_schema, generate_sdl, generate_sdl_with, SchemaGenError, SdlOptions,
+};
 pub use stats::Stats;
 
 use std::net::SocketAddr;

@@ -81,10 +81,12 @@ pub(crate) async fn start(
             addr: opts.listen,
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind {
-        addr: opts.listen,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
     let unique_fields = opts
         .model
         .models
@@ -192,12 +194,15 @@ fn error_body(message: &str, code: &str) -> Value {
 /// A response whose body fails mid-way: the client sees a broken connection.
 fn dropped_response() -> Response {
     let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
+        Err::<Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by fault injection",
+        ))
     });
     let mut response = Response::new(Body::from_stream(stream));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, header::HeaderValue::from_static("1024"));
+    response.headers_mut().insert(
+        header::CONTENT_LENGTH,
+        header::HeaderValue::from_static("1024"),
+    );
     response
 }
 
@@ -211,13 +216,17 @@ async fn route(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             shared.sdl.clone(),
         )
             .into_response(),
-        (Method::GET, "/__emulator/stats") => {
-            json_response(StatusCode::OK, serde_json::to_value(shared.stats()).unwrap_or_default())
-        }
+        (Method::GET, "/__emulator/stats") => json_response(
+            StatusCode::OK,
+            serde_json::to_value(shared.stats()).unwrap_or_default(),
+        ),
         (Method::GET, "/__emulator/dump") => json_response(StatusCode::OK, shared.dump()),
         (Method::POST, "/__emulator/reset") => {
             shared.reset_stats();
-            if query.split('&').any(|p| p == "content=1" || p == "content=true") {
+            if query
+                .split('&')
+                .any(|p| p == "content=1" || p == "content=true")
+            {
                 lock(&shared.store).clear();
             }
             json_response(StatusCode::OK, json!({"reset": true}))
@@ -234,18 +243,34 @@ async fn route(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             }
         }
         (Method::POST, p) if shared.is_graphql_path(p) => {
-            guarded(shared, req.headers().clone(), req.into_body(), Endpoint::GraphQl).await
+            guarded(
+                shared,
+                req.headers().clone(),
+                req.into_body(),
+                Endpoint::GraphQl,
+            )
+            .await
         }
         (Method::POST, p)
-            if p.strip_suffix("/upload")
-                .is_some_and(|base| shared.is_graphql_path(if base.is_empty() { "/" } else { base })) =>
+            if p.strip_suffix("/upload").is_some_and(|base| {
+                shared.is_graphql_path(if base.is_empty() { "/" } else { base })
+            }) =>
         {
-            guarded(shared, req.headers().clone(), req.into_body(), Endpoint::Upload).await
+            guarded(
+                shared,
+                req.headers().clone(),
+                req.into_body(),
+                Endpoint::Upload,
+            )
+            .await
         }
         (_, p) => json_response(
             StatusCode::NOT_FOUND,
             error_body(
-                &format!("nothing here at {p}: GraphQL is served with POST at {}", shared.path),
+                &format!(
+                    "nothing here at {p}: GraphQL is served with POST at {}",
+                    shared.path
+                ),
                 "NOT_FOUND",
             ),
         ),
@@ -266,7 +291,12 @@ impl Drop for InFlight<'_> {
     }
 }
 
-async fn guarded(shared: Arc<Shared>, headers: HeaderMap, body: Body, endpoint: Endpoint) -> Response {
+async fn guarded(
+    shared: Arc<Shared>,
+    headers: HeaderMap,
+    body: Body,
+    endpoint: Endpoint,
+) -> Response {
     lock(&shared.stats).requests += 1;
     let reject = |status: StatusCode, message: &str, code: &str| {
         lock(&shared.stats).rejected += 1;
@@ -315,7 +345,10 @@ async fn guarded(shared: Arc<Shared>, headers: HeaderMap, body: Body, endpoint: 
     // Limits.
     let too_many = |message: &str| {
         lock(&shared.stats).rate_limited += 1;
-        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, error_body(message, "TOO_MANY_REQUESTS"));
+        let mut response = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            error_body(message, "TOO_MANY_REQUESTS"),
+        );
         if shared.retry_after {
             response
                 .headers_mut()
@@ -325,7 +358,9 @@ async fn guarded(shared: Arc<Shared>, headers: HeaderMap, body: Body, endpoint: 
     };
     if let Some(limiter) = &shared.limiter {
         if limiter.check().is_err() {
-            return too_many("too many requests: the rate limit of this plan was exceeded, retry later");
+            return too_many(
+                "too many requests: the rate limit of this plan was exceeded, retry later",
+            );
         }
     }
     let previous = shared.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -345,14 +380,23 @@ async fn guarded(shared: Arc<Shared>, headers: HeaderMap, body: Body, endpoint: 
         };
         fault = spec.decide(&hash, seen);
         if let Some(kind) = fault {
-            *lock(&shared.stats).faults.entry(kind.to_string()).or_default() += 1;
+            *lock(&shared.stats)
+                .faults
+                .entry(kind.to_string())
+                .or_default() += 1;
         }
         match fault {
             Some(FaultKind::Status(code)) => {
-                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return json_response(status, error_body("injected server error", &code.to_string()));
+                let status =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return json_response(
+                    status,
+                    error_body("injected server error", &code.to_string()),
+                );
             }
-            Some(FaultKind::Delay) => tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await,
+            Some(FaultKind::Delay) => {
+                tokio::time::sleep(Duration::from_millis(spec.delay_ms)).await
+            }
             Some(FaultKind::DropBefore) => return dropped_response(),
             _ => {}
         }
@@ -381,8 +425,18 @@ fn graphql(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
-fn execute(shared: &Shared, bytes: &[u8], read_only: bool) -> (StatusCode, Value, Vec<(String, String)>) {
-    let bad = |message: String| (StatusCode::BAD_REQUEST, error_body(&message, "BAD_REQUEST"), Vec::new());
+fn execute(
+    shared: &Shared,
+    bytes: &[u8],
+    read_only: bool,
+) -> (StatusCode, Value, Vec<(String, String)>) {
+    let bad = |message: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            error_body(&message, "BAD_REQUEST"),
+            Vec::new(),
+        )
+    };
     let request: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => return bad(format!("the request body is not JSON: {e}")),
@@ -390,21 +444,26 @@ fn execute(shared: &Shared, bytes: &[u8], read_only: bool) -> (StatusCode, Value
     let Some(query) = request.get("query").and_then(Value::as_str) else {
         return bad("the request has no `query` string".into());
     };
-    let document = match ExecutableDocument::parse_and_validate(&shared.schema, query, "request.graphql") {
-        Ok(d) => d,
-        Err(with_errors) => {
-            let errors: Vec<Value> = with_errors
-                .errors
-                .iter()
-                .map(|d| {
-                    let mut e = serde_json::to_value(d.to_json()).unwrap_or_default();
-                    e["extensions"] = json!({"code": "GRAPHQL_VALIDATION_FAILED"});
-                    e
-                })
-                .collect();
-            return (StatusCode::BAD_REQUEST, json!({ "errors": errors }), Vec::new());
-        }
-    };
+    let document =
+        match ExecutableDocument::parse_and_validate(&shared.schema, query, "request.graphql") {
+            Ok(d) => d,
+            Err(with_errors) => {
+                let errors: Vec<Value> = with_errors
+                    .errors
+                    .iter()
+                    .map(|d| {
+                        let mut e = serde_json::to_value(d.to_json()).unwrap_or_default();
+                        e["extensions"] = json!({"code": "GRAPHQL_VALIDATION_FAILED"});
+                        e
+                    })
+                    .collect();
+                return (
+                    StatusCode::BAD_REQUEST,
+                    json!({ "errors": errors }),
+                    Vec::new(),
+                );
+            }
+        };
     let operation_name = request.get("operationName").and_then(Value::as_str);
     let operation = match document.operations.get(operation_name) {
         Ok(op) => op,
@@ -458,9 +517,14 @@ fn execute(shared: &Shared, bytes: &[u8], read_only: bool) -> (StatusCode, Value
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            let mut err = serde_json::to_value(e.to_graphql_error(&document.sources)).unwrap_or_default();
+            let mut err =
+                serde_json::to_value(e.to_graphql_error(&document.sources)).unwrap_or_default();
             err["extensions"] = json!({"code": "BAD_USER_INPUT"});
-            return (StatusCode::BAD_REQUEST, json!({ "errors": [err] }), Vec::new());
+            return (
+                StatusCode::BAD_REQUEST,
+                json!({ "errors": [err] }),
+                Vec::new(),
+            );
         }
     };
     let codes = ctx.codes.take();
@@ -488,7 +552,15 @@ fn execute(shared: &Shared, bytes: &[u8], read_only: bool) -> (StatusCode, Value
             .iter()
             .map(|e| {
                 let mut v = serde_json::to_value(e).unwrap_or_default();
-                let code = codes.get(&e.message).map_or("INTERNAL_SERVER_ERROR", String::as_str);
+                // apollo-compiler prefixes resolver errors; Hygraph's messages have no prefix.
+                let message = e
+                    .message
+                    .strip_prefix("resolver error: ")
+                    .unwrap_or(&e.message);
+                v["message"] = json!(message);
+                let code = codes
+                    .get(message)
+                    .map_or("INTERNAL_SERVER_ERROR", String::as_str);
                 v["extensions"] = json!({ "code": code });
                 v
             })
@@ -515,19 +587,28 @@ async fn complete_upload(shared: Arc<Shared>, id: String, url: String) {
     let Some(mut entry) = store.entry(&model.name, &id).cloned() else {
         return;
     };
-    let draft = shared.cm.stages.first().cloned().unwrap_or_else(|| "DRAFT".into());
+    let draft = shared
+        .cm
+        .stages
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "DRAFT".into());
     let Some(version) = entry.stages.get_mut(&draft) else {
         return;
     };
     match fetched {
         Ok((mime_type, bytes)) => {
             version.fields.insert("mimeType".into(), json!(mime_type));
-            version.fields.insert("size".into(), json!(bytes.len() as f64));
+            version
+                .fields
+                .insert("size".into(), json!(bytes.len() as f64));
             version.fields.insert(
                 "upload".into(),
                 json!({"status": "ASSET_UPLOAD_COMPLETE", "error": null, "expiresAt": null, "requestPostData": null}),
             );
-            store.files.insert(id.clone(), AssetFile { mime_type, bytes });
+            store
+                .files
+                .insert(id.clone(), AssetFile { mime_type, bytes });
         }
         Err(message) => {
             version.fields.insert(
@@ -571,9 +652,17 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
         json_response(status, error_body(&message, code))
     };
     if read_only {
-        return reject(StatusCode::FORBIDDEN, "the token is read-only: uploads need write permissions".into(), "FORBIDDEN");
+        return reject(
+            StatusCode::FORBIDDEN,
+            "the token is read-only: uploads need write permissions".into(),
+            "FORBIDDEN",
+        );
     }
-    let Some(model) = shared.cm.asset_model().filter(|m| m.asset == Some(AssetSystem::Legacy)) else {
+    let Some(model) = shared
+        .cm
+        .asset_model()
+        .filter(|m| m.asset == Some(AssetSystem::Legacy))
+    else {
         return reject(
             StatusCode::NOT_FOUND,
             "this project has no legacy asset system: create assets with `createAsset(data: { uploadUrl })`".into(),
@@ -584,7 +673,11 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
         .find(|(k, _)| k == "url")
         .map(|(_, v)| v.to_string())
     else {
-        return reject(StatusCode::BAD_REQUEST, "the upload needs a `url` form field".into(), "BAD_REQUEST");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "the upload needs a `url` form field".into(),
+            "BAD_REQUEST",
+        );
     };
     let (mime_type, file) = match fetch(&shared.http, &url).await {
         Ok(f) => f,
@@ -601,7 +694,12 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
     let id = store.new_id();
     let handle = format!("h{}", &id[1..]);
     let now = store.now();
-    let draft = shared.cm.stages.first().cloned().unwrap_or_else(|| "DRAFT".into());
+    let draft = shared
+        .cm
+        .stages
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "DRAFT".into());
     let mut version = Version {
         updated_at: now.clone(),
         ..Version::default()
@@ -624,7 +722,10 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
         }
     }
     if model.has_localized_fields() {
-        version.localizations.entry(shared.cm.default_locale.clone()).or_default();
+        version
+            .localizations
+            .entry(shared.cm.default_locale.clone())
+            .or_default();
     }
     let entry = Entry {
         id: id.clone(),
@@ -634,7 +735,13 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
     store.begin();
     store.put_entry(&model.name, &id, Some(entry));
     store.commit();
-    store.files.insert(handle.clone(), AssetFile { mime_type: mime_type.clone(), bytes: file.clone() });
+    store.files.insert(
+        handle.clone(),
+        AssetFile {
+            mime_type: mime_type.clone(),
+            bytes: file.clone(),
+        },
+    );
     drop(store);
     lock(&shared.stats).uploads += 1;
     json_response(

@@ -161,7 +161,13 @@ impl Store {
     }
 
     /// The entry whose unique `field` holds `value` in `stage`.
-    pub fn find_unique(&self, stage: &str, model: &str, field: &str, value: &Value) -> Option<&str> {
+    pub fn find_unique(
+        &self,
+        stage: &str,
+        model: &str,
+        field: &str,
+        value: &Value,
+    ) -> Option<&str> {
         self.unique
             .get(&(stage.to_string(), model.to_string(), field.to_string()))?
             .get(&unique_key(value))
@@ -382,15 +388,27 @@ mod tests {
         };
         store.begin();
         store.put_entry("Post", "x", Some(entry));
-        store.put_list("DRAFT", "Post", "tags", "x", vec![Ref {
-            typename: "Tag".into(),
-            id: "t".into(),
-        }]);
-        assert_eq!(store.find_unique("DRAFT", "Post", "slug", &"a".into()), Some("x"));
+        store.put_list(
+            "DRAFT",
+            "Post",
+            "tags",
+            "x",
+            vec![Ref {
+                typename: "Tag".into(),
+                id: "t".into(),
+            }],
+        );
+        assert_eq!(
+            store.find_unique("DRAFT", "Post", "slug", &"a".into()),
+            Some("x")
+        );
         store.rollback();
         assert!(store.entry("Post", "x").is_none());
         assert!(store.list("DRAFT", "Post", "tags", "x").is_empty());
-        assert_eq!(store.find_unique("DRAFT", "Post", "slug", &"a".into()), None);
+        assert_eq!(
+            store.find_unique("DRAFT", "Post", "slug", &"a".into()),
+            None
+        );
         assert_eq!(store.count("Post", "DRAFT"), 0);
     }
 }

@@ -131,8 +131,9 @@ impl<'c, 'a> EntryView<'c, 'a> {
             views = kept;
         }
         if let Some(order) = args.get("orderBy").and_then(Value::as_str) {
-            let (key, desc) = filter::parse_order(views.first().map_or(self.model, |v| v.model), order)
-                .map_err(|m| self.ctx.fail("BAD_USER_INPUT", m))?;
+            let (key, desc) =
+                filter::parse_order(views.first().map_or(self.model, |v| v.model), order)
+                    .map_err(|m| self.ctx.fail("BAD_USER_INPUT", m))?;
             views.sort_by(|a, b| {
                 let o = filter::order_values(&a.field_value(&key), &b.field_value(&key));
                 if desc {
@@ -154,7 +155,9 @@ impl<'c, 'a> EntryView<'c, 'a> {
             let start = views.len().saturating_sub(last);
             views.drain(..start);
         }
-        Ok(ResolvedValue::list(views.into_iter().map(ResolvedValue::object)))
+        Ok(ResolvedValue::list(
+            views.into_iter().map(ResolvedValue::object),
+        ))
     }
 
     fn localizations<'r>(&'r self, info: &'r ResolveInfo<'r>) -> ResolvedValue<'r> {
@@ -214,8 +217,7 @@ impl<'c, 'a> EntryView<'c, 'a> {
                 let mut locales = vec![self.locale.clone()];
                 locales.extend(self.locales.iter().cloned());
                 locales.push(self.ctx.cm.default_locale.clone());
-                if let Some(view) = EntryView::new(self.ctx, self.model, entry, &stage, &locales)
-                {
+                if let Some(view) = EntryView::new(self.ctx, self.model, entry, &stage, &locales) {
                     out.push(view);
                 }
             }
@@ -414,7 +416,8 @@ fn color(input: Value) -> Value {
             .and_then(Value::as_str)
             .unwrap_or("#000000")
             .trim_start_matches('#');
-        let part = |i: usize| u64::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+        let part =
+            |i: usize| u64::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
         (part(0), part(2), part(4), 1.0)
     };
     json!({
