@@ -476,3 +476,47 @@ async fn cli_serves_the_fixture_schema_and_answers_introspection() {
         "{mutations:?}"
     );
 }
+
+#[test]
+fn generated_schema_matches_the_real_one_for_the_model_derived_from_it() {
+    let Some(sdl) = common::houdini_sdl() else {
+        return;
+    };
+    let derived = stagesync::model::from_sdl(&sdl, "with-houdini.graphql")
+        .expect("the fixture derives a content model");
+    assert_same_surface(&derived);
+}
+
+#[test]
+fn conference_model_generates_a_valid_schema() {
+    let path = common::project_fixture("conference.toml");
+    let text = std::fs::read_to_string(&path).expect("tests/fixtures/conference.toml");
+    let content = stagesync::model::from_model_file(&text, "conference.toml")
+        .expect("the conference model file parses");
+    let sdl = generate_sdl(&content);
+    let schema = parse(&sdl, "conference.graphql");
+    // The union, the many-to-many and the localized fields all reach the surface.
+    for input in [
+        "TalkUpdateInput",
+        "TalkCreateLocalizationsInput",
+        "SpeakerUpdateManyInlineInput",
+    ] {
+        assert!(schema.types.contains_key(input), "{input} missing");
+    }
+    let talk_update = match &schema.types["TalkUpdateInput"] {
+        ExtendedType::InputObject(input) => input,
+        _ => panic!("TalkUpdateInput is not an input"),
+    };
+    let venue = named(&talk_update.fields["venue"].ty);
+    match schema.types.get(
+        venue
+            .replace("UpdateOneInlineInput", "WhereUniqueInput")
+            .as_str(),
+    ) {
+        Some(ExtendedType::InputObject(keyed)) => {
+            let members: Vec<_> = keyed.fields.keys().map(|k| k.to_string()).collect();
+            assert_eq!(members, ["Conference", "Event"]);
+        }
+        _ => panic!("no member-keyed where-unique input for Talk.venue ({venue})"),
+    }
+}
