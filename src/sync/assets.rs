@@ -88,10 +88,7 @@ async fn upload_new(
             let answer = dest
                 .post_form("upload", &[("url", url)])
                 .await
-                .map_err(|source| SyncError::Client {
-                    endpoint: dest.name().to_owned(),
-                    source,
-                })?;
+                .map_err(|source| SyncError::client(dest.name().to_owned(), source))?;
             match answer.get("id").and_then(Value::as_str) {
                 Some(id) => Ok(Ok(id.to_owned())),
                 None => Ok(Err(format!(
@@ -160,10 +157,7 @@ async fn graphql(
     let response = dest
         .graphql(query, variables, Idempotency::Safe)
         .await
-        .map_err(|source| SyncError::Client {
-            endpoint: dest.name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| SyncError::client(dest.name().to_owned(), source))?;
     if let Some(err) = response.errors.first() {
         return Err(SyncError::Asset {
             endpoint: dest.name().to_owned(),

@@ -78,10 +78,7 @@ pub async fn read_page(
     let response = client
         .graphql(query, variables, Idempotency::Safe)
         .await
-        .map_err(|source| SyncError::Client {
-            endpoint: client.name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
     let model = &shape.model.name;
     if let Some(err) = response.errors.first() {
         return Err(SyncError::Read {

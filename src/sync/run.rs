@@ -19,6 +19,10 @@ use crate::store::{
     RunStatus, Store,
 };
 
+/// Tracked entries of one model (by index) that the source no longer has: source id and
+/// destination id.
+type Deletions = (usize, Vec<(String, Option<String>)>);
+
 /// Which version a write takes its values from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sel {
@@ -228,7 +232,7 @@ impl Engine<'_> {
     /// Returns the plan text for dry runs.
     async fn run_phases(&mut self) -> Result<Option<String>, SyncError> {
         let mut work: Vec<Work> = Vec::new();
-        let mut deletions: Vec<(usize, Vec<(String, Option<String>)>)> = Vec::new();
+        let mut deletions: Vec<Deletions> = Vec::new();
         for m in 0..self.prepared.shapes.len() {
             let (w, seen) = self.read_model(m).await?;
             work.extend(w);
@@ -353,10 +357,7 @@ impl Engine<'_> {
         Ok(out)
     }
 
-    fn guard_deletions(
-        &self,
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> Result<(), SyncError> {
+    fn guard_deletions(&self, deletions: &[Deletions]) -> Result<(), SyncError> {
         if self.config.deletion_policy == DeletionPolicy::Keep || self.opts.allow_mass_delete {
             return Ok(());
         }
@@ -379,11 +380,7 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn plan_text(
-        &self,
-        work: &[Work],
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> String {
+    fn plan_text(&self, work: &[Work], deletions: &[Deletions]) -> String {
         let mut out = String::new();
         out.push_str(&format!(
             "{:<24} {:>8} {:>8} {:>10} {:>8} {:>8} {:>12}\n",
@@ -773,10 +770,7 @@ impl Engine<'_> {
                     .dest
                     .graphql(&query, json!({ "ids": chunk }), Idempotency::Safe)
                     .await
-                    .map_err(|source| SyncError::Client {
-                        endpoint: self.dest.name().to_owned(),
-                        source,
-                    })?;
+                    .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
                 if let Some(list) = response
                     .data
                     .as_ref()
@@ -1006,10 +1000,7 @@ impl Engine<'_> {
                         Idempotency::Safe,
                     )
                     .await
-                    .map_err(|source| SyncError::Client {
-                        endpoint: self.dest.name().to_owned(),
-                        source,
-                    })?;
+                    .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
                 let mut dest_versions = BTreeMap::new();
                 for node in response
                     .data
@@ -1063,10 +1054,7 @@ impl Engine<'_> {
         Ok(republish)
     }
 
-    async fn apply_deletions(
-        &mut self,
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> Result<(), SyncError> {
+    async fn apply_deletions(&mut self, deletions: &[Deletions]) -> Result<(), SyncError> {
         let mut ops = Vec::new();
         for (m, list) in deletions {
             let name = self.prepared.shapes[*m].model.name.clone();
