@@ -108,6 +108,13 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         second.destination.mutations,
     ));
 
+    say(&format!(
+        "   {} edits in the source -> {} destination mutations in the incremental run (initial: {}).",
+        edits.len(),
+        second.destination.mutations,
+        first.destination.mutations
+    ));
+
     say(
         "\n4. verify: reading both sides completely and comparing every entry, stage and locale...",
     );
@@ -188,17 +195,17 @@ async fn edit(
         .ok_or_else(|| anyhow::anyhow!("no Talk model"))?;
     let shape = Shape::new(content, talk);
     let talks = &seeded.ids["Talk"];
-    if let Some(f) = shape.plain.iter().find(|f| {
-        !f.unique
-            && !f.list
-            && matches!(
-                f.kind,
-                crate::model::FieldKind::Scalar {
-                    scalar: crate::model::Scalar::String
-                }
-            )
-    }) {
-        gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: \"Edited in the demo\" }}) {{ id }} }}", talks[0], f.name), json!({})).await?;
+    let editable = |scalar| {
+        shape
+            .plain
+            .iter()
+            .find(|f| !f.unique && !f.list && f.kind == crate::model::FieldKind::Scalar { scalar })
+    };
+    let edit = editable(crate::model::Scalar::String)
+        .map(|f| (f, "\"Edited in the demo\"".to_string()))
+        .or_else(|| editable(crate::model::Scalar::Int).map(|f| (f, "4242".to_string())));
+    if let Some((f, value)) = edit {
+        gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: {value} }}) {{ id }} }}", talks[0], f.name), json!({})).await?;
         done.push(format!("Talk {}: field {} edited", talks[0], f.name));
     }
     if let Some(f) = shape.owned.iter().find(|f| f.list) {

@@ -419,11 +419,21 @@ impl Engine<'_> {
             ));
             if self.opts.explain {
                 for w in &mine {
+                    let mut why = w.explain.clone();
+                    if w.check {
+                        why.push(
+                            "published relations changed by related entries (checked in the destination)"
+                                .into(),
+                        );
+                    }
+                    if why.is_empty() {
+                        why.push("not yet acknowledged by the destination".into());
+                    }
                     out.push_str(&format!(
                         "  {} {}: {}\n",
                         shape.model.name,
                         w.id,
-                        w.explain.join(", ")
+                        why.join(", ")
                     ));
                 }
                 for (id, _) in &deletions[m].1 {

@@ -5,6 +5,7 @@
 mod checkpoints;
 mod common;
 mod daemon;
+mod demo;
 mod emulator;
 mod emulator_schema;
 mod harness;
