@@ -101,6 +101,7 @@ pub(crate) async fn start(
         })
         .collect();
     let mut store = Store::new(unique_fields, &opts.model.default_locale);
+    store.deterministic_ids = opts.faults.is_some();
     if let Some(seed) = &opts.seed {
         dump::load(&opts.model, &mut store, seed).map_err(EmulatorError::Seed)?;
     }

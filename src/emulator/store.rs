@@ -71,6 +71,9 @@ pub(crate) struct Store {
     pub files: BTreeMap<String, AssetFile>,
     last_millis: i64,
     id_counter: u64,
+    /// With seeded faults, ids come from the sequence alone (no clock), so a rerun with the
+    /// same seed sends the same request bodies and meets the same faults.
+    pub deterministic_ids: bool,
     undo: Vec<Undo>,
 }
 
@@ -91,6 +94,7 @@ impl Store {
             default_locale: std::mem::take(&mut self.default_locale),
             last_millis: self.last_millis,
             id_counter: self.id_counter,
+            deterministic_ids: self.deterministic_ids,
             ..Store::default()
         };
         *self = fresh;
@@ -110,7 +114,11 @@ impl Store {
     /// A cuid-like id: 25 characters, starting with `c`, increasing with every call.
     pub fn new_id(&mut self) -> String {
         self.id_counter += 1;
-        let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let millis = if self.deterministic_ids {
+            1_767_225_600_000 // 2026-01-01T00:00:00Z
+        } else {
+            chrono::Utc::now().timestamp_millis().max(0) as u64
+        };
         let mut id = String::with_capacity(25);
         id.push('c');
         id.push_str(&base36(millis, 9));

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 use stagesync::demo::project::{seed, ProjectSpec};
 use stagesync::emulator::{FaultSpec, RateLimit};
+use stagesync::hygraph::Idempotency;
 use stagesync::store::Store;
 
 use super::harness::{conference, duplicates, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
@@ -79,7 +80,15 @@ async fn faulty_pair(seed_value: u64, dump: &Value) -> Pair {
     source.faults = Some(faults.clone());
     let mut dest = options(&content, DEST_TOKEN);
     dest.faults = Some(faults);
-    Pair::start_with(content, source, dest, "", 500).await
+    // One write at a time: the same seed then meets the same faults in the same order.
+    Pair::start_with(content, source, dest, "[batch]\nconcurrency = 1", 500).await
+}
+
+fn fault_counts(pair: &Pair) -> (Value, Value) {
+    (
+        serde_json::to_value(pair.source.stats()).unwrap()["faults"].clone(),
+        serde_json::to_value(pair.dest.stats()).unwrap()["faults"].clone(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,25 +101,32 @@ async fn with_twenty_percent_faults_full_and_incremental_syncs_converge() {
     let dump = plain.source.dump();
     let pair = faulty_pair(11, &dump).await;
     pair.ok(&["sync", "--full"]).await;
-    let talks = pair
-        .source_gql("query { talks(first: 5, stage: DRAFT) { id } }", json!({}))
-        .await;
+    let after_full = fault_counts(&pair);
+    assert!(
+        after_full.1.as_object().is_some_and(|f| !f.is_empty()),
+        "faults were injected: {after_full:?}"
+    );
+    // Publish a few talks (publishing is idempotent, so the test's own client may retry).
+    let safe = |query: String| {
+        let client = pair.source_client();
+        async move {
+            let r = client
+                .graphql(&query, json!({}), Idempotency::Safe)
+                .await
+                .unwrap();
+            assert!(r.errors.is_empty(), "{:?}", r.errors);
+            r.data.unwrap_or(Value::Null)
+        }
+    };
+    let talks = safe("query { talks(first: 5, stage: DRAFT) { id } }".into()).await;
     for t in talks["talks"].as_array().unwrap() {
-        pair.source_gql(
-            &format!(
-                "mutation {{ publishTalk(where: {{ id: \"{}\" }}, to: [PUBLISHED]) {{ id }} }}",
-                t["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
+        safe(format!(
+            "mutation {{ publishTalk(where: {{ id: \"{}\" }}, to: [PUBLISHED]) {{ id }} }}",
+            t["id"].as_str().unwrap()
+        ))
         .await;
     }
     pair.ok(&["sync"]).await;
-    let faults = serde_json::to_value(pair.dest.stats()).unwrap()["faults"].clone();
-    assert!(
-        faults.as_object().is_some_and(|f| !f.is_empty()),
-        "faults were injected: {faults}"
-    );
     assert!(
         duplicates(&pair.dest.dump()).is_empty(),
         "{:?}",
@@ -118,6 +134,11 @@ async fn with_twenty_percent_faults_full_and_incremental_syncs_converge() {
     );
     pair.verify_passes().await;
     super::harness::assert_same_content(&pair);
+
+    // The same seed gives the same faults.
+    let again = faulty_pair(11, &dump).await;
+    again.ok(&["sync", "--full"]).await;
+    assert_eq!(fault_counts(&again), after_full);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,4 +388,56 @@ async fn a_damaged_or_foreign_store_is_refused_with_the_fix() {
     pair.ok(&["sync"]).await;
     assert!(duplicates(&pair.dest.dump()).is_empty());
     pair.verify_passes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_exit_2_with_one_message_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "schedule = \"every five minutes\"\nstate_dir = \"{}\"\n[source]\nurl = \"not a url\"\ntoken_env = \"STAGESYNC_TEST_NO_SUCH_VARIABLE\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\ntoken_file = \"{}\"\n",
+            dir.path().join("state").display(),
+            dir.path().join("missing.token").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(super::common::stagesync_bin())
+        .args(["sync", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for needle in [
+        "schedule:",
+        "source.url",
+        "STAGESYNC_TEST_NO_SUCH_VARIABLE",
+        "destination.token_file",
+        "4 problem",
+    ] {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    // A wrong type and an unknown key are named too.
+    std::fs::write(&config, "[source]\nurl = \"http://127.0.0.1:9/\"\nrequests_per_second = \"fast\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n").unwrap();
+    let out = std::process::Command::new(super::common::stagesync_bin())
+        .args(["sync", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("requests_per_second"), "{err}");
+    std::fs::write(&config, "[source]\nurl = \"http://127.0.0.1:9/\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n[deletions]\nmaximum = 3\n").unwrap();
+    let out = std::process::Command::new(super::common::stagesync_bin())
+        .args(["sync", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("maximum"), "{err}");
+    // Nothing was created for a config that never loaded.
+    assert!(!dir.path().join("state").exists());
 }
