@@ -229,8 +229,24 @@ async fn edit(
     } else {
         String::new()
     };
-    gql(client, &format!("mutation {{ publishTalk(where: {{ id: \"{}\" }}, to: [PUBLISHED]{locales}) {{ id }} }}", talks[2]), json!({})).await?;
-    done.push(format!("Talk {}: published", talks[2]));
+    // A talk that is only a draft so far.
+    let mut draft_only = None;
+    for id in talks.iter().skip(2).take(50) {
+        let found = gql(
+            client,
+            &format!("query {{ t: talk(where: {{ id: \"{id}\" }}, stage: PUBLISHED) {{ id }} }}"),
+            json!({}),
+        )
+        .await?;
+        if found["t"].is_null() {
+            draft_only = Some(id.clone());
+            break;
+        }
+    }
+    if let Some(id) = draft_only {
+        gql(client, &format!("mutation {{ publishTalk(where: {{ id: \"{id}\" }}, to: [PUBLISHED]{locales}) {{ id }} }}"), json!({})).await?;
+        done.push(format!("Talk {id}: published"));
+    }
     gql(
         client,
         &format!(
