@@ -5,6 +5,8 @@ mod checkpoints;
 mod daemon;
 #[cfg(feature = "emulator")]
 mod demo;
+#[cfg(feature = "emulator")]
+mod emulator;
 pub mod report;
 mod reset;
 mod schema;
@@ -58,8 +60,8 @@ pub fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Verify(args) => verify::run(args),
         #[cfg(feature = "emulator")]
         Command::Demo(args) => demo::run(args),
-        #[allow(unreachable_patterns)]
-        _ => Err(UsageError("this command is not available yet in this build".into()).into()),
+        #[cfg(feature = "emulator")]
+        Command::Emulator(args) => emulator::run(args),
     }
 }
 

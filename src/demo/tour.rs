@@ -28,8 +28,8 @@ pub struct DemoOptions {
 pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     let content: ContentModel = crate::model::from_model_file(CONFERENCE_MODEL, "conference.toml")?;
     let mut rng = Rng::new(2026);
-    let source_token = format!("demo-source-{:016x}", rng.next());
-    let dest_token = format!("demo-destination-{:016x}", rng.next());
+    let source_token = format!("demo-source-{:016x}", rng.next_u64());
+    let dest_token = format!("demo-destination-{:016x}", rng.next_u64());
     let start = |token: &str| {
         let mut o = EmulatorOptions::new(content.clone());
         o.token = Some(token.to_owned());

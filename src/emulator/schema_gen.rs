@@ -1562,15 +1562,17 @@ impl<'a> Generator<'a> {
 
     fn render(mut self) -> String {
         let mut out = String::new();
-        out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
-        self.defs.insert(
-            "Query".into(),
-            std::mem::replace(&mut self.query, Def::new(Kind::Object)),
-        );
-        self.defs.insert(
-            "Mutation".into(),
-            std::mem::replace(&mut self.mutation, Def::new(Kind::Object)),
-        );
+        // A project without content models has no mutations, and GraphQL forbids empty types.
+        let has_mutations = !self.mutation.fields.is_empty();
+        if has_mutations {
+            out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
+            let mutation = std::mem::replace(&mut self.mutation, Def::new(Kind::Object));
+            self.defs.insert("Mutation".into(), mutation);
+        } else {
+            out.push_str("schema {\n  query: Query\n}\n\n");
+        }
+        let query = std::mem::replace(&mut self.query, Def::new(Kind::Object));
+        self.defs.insert("Query".into(), query);
         for (name, def) in &self.defs {
             render_def(&mut out, name, def);
         }
@@ -1635,7 +1637,11 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
         }
         Kind::Enum => {
             let _ = writeln!(out, "enum {name} {{");
-            for value in &def.values {
+            for (i, value) in def.values.iter().enumerate() {
+                // Hygraph marks the default locale (listed first here) this way.
+                if name == "Locale" && i == 0 {
+                    let _ = writeln!(out, "  \"\"\"System locale\"\"\"");
+                }
                 let _ = writeln!(out, "  {value}");
             }
             out.push_str("}\n\n");
@@ -1689,4 +1695,248 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
 
 fn quote(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Access, Cardinality, Component, Enumeration, Relation};
+
+    fn field(name: &str, kind: FieldKind) -> Field {
+        Field {
+            name: name.into(),
+            kind,
+            list: false,
+            required: false,
+            localized: false,
+            unique: false,
+            access: Access::Writable,
+        }
+    }
+
+    fn scalar(name: &str, scalar: Scalar) -> Field {
+        field(name, FieldKind::Scalar { scalar })
+    }
+
+    fn relation(name: &str, targets: &[&str], union: Option<&str>, reverse: Option<&str>) -> Field {
+        field(
+            name,
+            FieldKind::Relation(Relation {
+                targets: targets.iter().map(|t| t.to_string()).collect(),
+                union: union.map(String::from),
+                reverse: reverse.map(String::from),
+                cardinality: if reverse.is_some() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneWay
+                },
+            }),
+        )
+    }
+
+    fn model(name: &str, fields: Vec<Field>) -> Model {
+        Model {
+            name: name.into(),
+            singular: crate::model::default_singular(name),
+            plural: crate::model::default_plural(name),
+            asset: None,
+            fields,
+        }
+    }
+
+    /// Every kind of field the generator knows, in one project.
+    fn everything() -> ContentModel {
+        let mut slug = scalar("slug", Scalar::String);
+        slug.unique = true;
+        slug.required = true;
+        let mut title = scalar("title", Scalar::String);
+        title.localized = true;
+        let mut tags = scalar("tags", Scalar::String);
+        tags.list = true;
+        let mut speakers = relation("speakers", &["Speaker"], None, Some("talks"));
+        speakers.list = true;
+        let mut talks = relation("talks", &["Talk"], None, Some("speakers"));
+        talks.list = true;
+        let mut related = relation("relatedTalks", &["Talk"], None, None);
+        related.list = true;
+        let mut sections = field(
+            "sections",
+            FieldKind::Component {
+                targets: vec!["Hero".into(), "Quote".into()],
+                union: Some("TalksectionsUnion".into()),
+            },
+        );
+        sections.list = true;
+        let mut level = field(
+            "level",
+            FieldKind::Enumeration {
+                name: "Level".into(),
+            },
+        );
+        level.required = true;
+        let mut asset = model(
+            "Asset",
+            vec![scalar("fileName", Scalar::String), {
+                let mut handle = scalar("handle", Scalar::String);
+                handle.access = Access::ReadOnly("set by the upload".into());
+                handle
+            }],
+        );
+        asset.asset = Some(AssetSystem::UploadUrl);
+        ContentModel {
+            models: vec![
+                asset,
+                model(
+                    "Talk",
+                    vec![
+                        slug.clone(),
+                        title,
+                        tags,
+                        level,
+                        scalar("abstract", Scalar::RichText),
+                        scalar("meta", Scalar::Json),
+                        scalar("color", Scalar::Color),
+                        scalar("place", Scalar::Location),
+                        scalar("day", Scalar::Date),
+                        scalar("views", Scalar::Long),
+                        scalar("featured", Scalar::Boolean),
+                        speakers,
+                        related,
+                        relation("venue", &["Event", "Speaker"], Some("TalkVenue"), None),
+                        field(
+                            "seo",
+                            FieldKind::Component {
+                                targets: vec!["Seo".into()],
+                                union: None,
+                            },
+                        ),
+                        sections,
+                    ],
+                ),
+                model("Speaker", vec![slug.clone(), talks]),
+                model("Event", vec![slug]),
+            ],
+            components: vec![
+                Component {
+                    name: "Seo".into(),
+                    fields: vec![scalar("description", Scalar::String)],
+                },
+                Component {
+                    name: "Hero".into(),
+                    fields: vec![scalar("heading", Scalar::String)],
+                },
+                Component {
+                    name: "Quote".into(),
+                    fields: vec![scalar("text", Scalar::String)],
+                },
+            ],
+            enumerations: vec![Enumeration {
+                name: "Level".into(),
+                values: vec!["BEGINNER".into(), "EXPERT".into()],
+            }],
+            locales: vec!["en".into(), "de".into()],
+            default_locale: "en".into(),
+            stages: vec!["DRAFT".into(), "PUBLISHED".into(), "QA".into()],
+        }
+    }
+
+    fn validated(content: &ContentModel) -> apollo_compiler::Schema {
+        match generate_schema(content) {
+            Ok(schema) => schema.into_inner(),
+            Err(e) => panic!("{e}\n{}", generate_sdl(content)),
+        }
+    }
+
+    fn input_fields(schema: &apollo_compiler::Schema, name: &str) -> Vec<String> {
+        match schema.types.get(name) {
+            Some(apollo_compiler::schema::ExtendedType::InputObject(input)) => {
+                input.fields.keys().map(|k| k.to_string()).collect()
+            }
+            _ => panic!("input {name} missing"),
+        }
+    }
+
+    #[test]
+    fn every_field_kind_generates_a_valid_schema() {
+        let schema = validated(&everything());
+        assert_eq!(
+            input_fields(&schema, "TalkVenueWhereUniqueInput"),
+            ["Event", "Speaker"]
+        );
+        let talk_update = input_fields(&schema, "TalkUpdateInput");
+        for f in [
+            "venue",
+            "sections",
+            "seo",
+            "speakers",
+            "localizations",
+            "color",
+        ] {
+            assert!(talk_update.contains(&f.to_string()), "{f}: {talk_update:?}");
+        }
+        assert_eq!(
+            input_fields(&schema, "TalksectionsUnionUpdateManyInlineInput"),
+            ["create", "delete", "update", "upsert"]
+        );
+        assert!(schema
+            .types
+            .contains_key("HeroUpdateWithNestedWhereUniqueAndPositionInput"));
+        assert!(schema.types.contains_key("QuoteCreateWithPositionInput"));
+        let asset_create = input_fields(&schema, "AssetCreateInput");
+        assert!(asset_create.contains(&"uploadUrl".to_string()));
+        assert!(!asset_create.contains(&"handle".to_string()));
+        let where_input = input_fields(&schema, "TalkWhereInput");
+        for f in [
+            "venue_empty",
+            "sections_empty",
+            "sections_some",
+            "tags_contains_some",
+            "level_in",
+            "meta_json_path_exists",
+            "featured_not",
+            "speakers_some",
+            "title_starts_with",
+        ] {
+            assert!(where_input.contains(&f.to_string()), "{f}");
+        }
+        assert!(!input_fields(&schema, "TalkManyWhereInput").contains(&"title".to_string()));
+        let stage = match schema.types.get("Stage") {
+            Some(apollo_compiler::schema::ExtendedType::Enum(e)) => e.values.len(),
+            _ => 0,
+        };
+        assert_eq!(stage, 3);
+    }
+
+    #[test]
+    fn a_model_without_localized_fields_has_no_locale_surface() {
+        let content = ContentModel {
+            models: vec![model("Vote", vec![scalar("score", Scalar::Int)])],
+            components: vec![],
+            enumerations: vec![],
+            locales: vec!["en".into()],
+            default_locale: "en".into(),
+            stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+        };
+        let schema = validated(&content);
+        assert!(!schema.types.contains_key("VoteCreateLocalizationsInput"));
+        let vote = schema.get_object("Vote").unwrap();
+        assert!(!vote.fields.contains_key("localizations"));
+        assert!(vote.fields["createdAt"].arguments.is_empty());
+        let publish = &schema.get_object("Mutation").unwrap().fields["publishVote"];
+        let args: Vec<_> = publish.arguments.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(args, ["to", "where"]);
+    }
+
+    #[test]
+    fn an_empty_model_still_generates_a_valid_schema() {
+        let content = ContentModel {
+            models: vec![],
+            components: vec![],
+            enumerations: vec![],
+            locales: vec![],
+            default_locale: String::new(),
+            stages: vec![],
+        };
+        validated(&content);
+    }
 }

@@ -552,8 +552,14 @@ fn execute(
             .iter()
             .map(|e| {
                 let mut v = serde_json::to_value(e).unwrap_or_default();
+                // apollo-compiler prefixes resolver errors; Hygraph's messages have no prefix.
+                let message = e
+                    .message
+                    .strip_prefix("resolver error: ")
+                    .unwrap_or(&e.message);
+                v["message"] = json!(message);
                 let code = codes
-                    .get(&e.message)
+                    .get(message)
                     .map_or("INTERNAL_SERVER_ERROR", String::as_str);
                 v["extensions"] = json!({ "code": code });
                 v

@@ -460,9 +460,14 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store.bind_pair("a -> b").unwrap();
-            let mut rec = NodeRecord::default();
-            rec.dest_id = Some("d1".into());
-            rec.acked.content = Some([3; 32]);
+            let rec = NodeRecord {
+                dest_id: Some("d1".into()),
+                acked: Acked {
+                    content: Some([3; 32]),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
             store.commit_acks(&[("Talk", "s1", &rec)]).unwrap();
             store.flush().unwrap();
         }

@@ -14,6 +14,9 @@ pub struct Hashes {
     pub edges: Hash,
     /// Which other stages hold which version (content and edges of each).
     pub publication: Hash,
+    /// Which other stages hold which content (edges left out): when only this stays the same,
+    /// a publication change may be the side effect of publishing a related entry.
+    pub publication_content: Hash,
 }
 
 /// What the destination acknowledged holding for one entry. Each part is set only after the
@@ -23,6 +26,7 @@ pub struct Acked {
     pub content: Option<Hash>,
     pub edges: Option<Hash>,
     pub publication: Option<Hash>,
+    pub publication_content: Option<Hash>,
     /// Locales the destination's draft holds for this entry (so stale ones can be deleted).
     pub locales: Vec<String>,
     /// Non-draft stages the destination holds this entry in; `None` when unknown.

@@ -88,10 +88,7 @@ async fn upload_new(
             let answer = dest
                 .post_form("upload", &[("url", url)])
                 .await
-                .map_err(|source| SyncError::Client {
-                    endpoint: dest.name().to_owned(),
-                    source,
-                })?;
+                .map_err(|source| SyncError::client(dest.name().to_owned(), source))?;
             match answer.get("id").and_then(Value::as_str) {
                 Some(id) => Ok(Ok(id.to_owned())),
                 None => Ok(Err(format!(
@@ -160,10 +157,7 @@ async fn graphql(
     let response = dest
         .graphql(query, variables, Idempotency::Safe)
         .await
-        .map_err(|source| SyncError::Client {
-            endpoint: dest.name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| SyncError::client(dest.name().to_owned(), source))?;
     if let Some(err) = response.errors.first() {
         return Err(SyncError::Asset {
             endpoint: dest.name().to_owned(),
@@ -172,4 +166,96 @@ async fn graphql(
         });
     }
     Ok(response.data.unwrap_or(Value::Null))
+}
+
+/// Destination assets no tracked entry points at: after a lost store, or an upload whose answer
+/// or commit was lost. A source asset is adopted by one of them when their files' bytes are the
+/// same (compared by blake3), instead of being uploaded again as a duplicate.
+pub struct Orphans {
+    candidates: Vec<(String, String)>,
+    hashes: std::collections::HashMap<String, [u8; 32]>,
+}
+
+impl Orphans {
+    pub async fn find(
+        dest: &Client,
+        model: &crate::model::Model,
+        store: &crate::store::Store,
+    ) -> Result<Orphans, SyncError> {
+        let mut mapped = std::collections::HashSet::new();
+        for item in store.nodes_of(&model.name) {
+            if let Some(d) = item?.1.dest_id {
+                mapped.insert(d);
+            }
+        }
+        let query = format!(
+            "query StagesyncOrphans($after: String) {{ page: {}(first: 100, after: $after, stage: DRAFT) {{ edges {{ node {{ id url }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+            model.connection()
+        );
+        let mut candidates = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data = graphql(dest, &query, json!({ "after": after }), "-").await?;
+            for edge in data
+                .pointer("/page/edges")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = edge
+                    .pointer("/node/id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let url = edge
+                    .pointer("/node/url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !id.is_empty() && !mapped.contains(id) {
+                    candidates.push((id.to_owned(), url.to_owned()));
+                }
+            }
+            if data
+                .pointer("/page/pageInfo/hasNextPage")
+                .and_then(Value::as_bool)
+                != Some(true)
+            {
+                break;
+            }
+            after = data
+                .pointer("/page/pageInfo/endCursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+        }
+        Ok(Orphans {
+            candidates,
+            hashes: Default::default(),
+        })
+    }
+
+    /// The orphan holding the same file as `source_url`, taken out of the candidates.
+    pub async fn adopt(&mut self, dest: &Client, source_url: &str) -> Option<String> {
+        if self.candidates.is_empty() {
+            return None;
+        }
+        let wanted = blake3::hash(&dest.get_bytes(source_url).await.ok()?);
+        for i in 0..self.candidates.len() {
+            let (id, url) = self.candidates[i].clone();
+            let hash = match self.hashes.get(&id) {
+                Some(h) => *h,
+                None => {
+                    let Ok(bytes) = dest.get_bytes(&url).await else {
+                        continue;
+                    };
+                    let h = *blake3::hash(&bytes).as_bytes();
+                    self.hashes.insert(id.clone(), h);
+                    h
+                }
+            };
+            if &hash == wanted.as_bytes() {
+                self.candidates.remove(i);
+                return Some(id);
+            }
+        }
+        None
+    }
 }

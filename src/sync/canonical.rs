@@ -21,6 +21,7 @@ use crate::store::{Hash, Hashes};
 const CONTENT_CONTEXT: &str = "stagesync 2026-11 entry content v1";
 const EDGES_CONTEXT: &str = "stagesync 2026-11 entry edges v1";
 const PUBLICATION_CONTEXT: &str = "stagesync 2026-11 entry publication v1";
+const PUBLICATION_CONTENT_CONTEXT: &str = "stagesync 2026-11 entry publication content v1";
 
 /// One version (stage) of an entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -167,11 +168,8 @@ impl Version {
             }
         }
         if shape.is_asset() {
-            let file = match shape.model.asset {
-                Some(crate::model::AssetSystem::Legacy) => node.get("handle"),
-                _ => node.get("url"),
-            };
-            version.file = file.and_then(Value::as_str).map(str::to_owned);
+            // The file's URL changes whenever the file does (a new handle), on both systems.
+            version.file = node.get("url").and_then(Value::as_str).map(str::to_owned);
         }
         Ok(version)
     }
@@ -229,7 +227,17 @@ impl Entry {
             content: self.draft.content_hash(),
             edges: self.draft.edges_hash(),
             publication: self.publication_hash(),
+            publication_content: self.publication_content_hash(),
         }
+    }
+
+    pub fn publication_content_hash(&self) -> Hash {
+        let stages: BTreeMap<&String, Hash> = self
+            .stages
+            .iter()
+            .map(|(s, v)| (s, v.content_hash()))
+            .collect();
+        hash_json(PUBLICATION_CONTENT_CONTEXT, &stages)
     }
 
     pub fn publication_hash(&self) -> Hash {

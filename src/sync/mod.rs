@@ -70,11 +70,11 @@ pub struct RunReport {
 pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{endpoint}: {source}")]
+    #[error("{endpoint} request failed")]
     Client {
         endpoint: String,
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     #[error("{endpoint}: reading {model} failed: {message}")]
     Read {
@@ -82,11 +82,11 @@ pub enum SyncError {
         model: String,
         message: String,
     },
-    #[error("{endpoint}: the schema does not describe a Hygraph project: {source}")]
+    #[error("{endpoint}: the schema does not describe a Hygraph project")]
     Schema {
         endpoint: String,
         #[source]
-        source: ModelError,
+        source: Box<ModelError>,
     },
     #[error(transparent)]
     Canonical(#[from] canonical::CanonicalError),
@@ -126,6 +126,15 @@ pub enum SyncError {
     Cancelled,
 }
 
+impl SyncError {
+    pub(crate) fn client(endpoint: impl Into<String>, source: ClientError) -> SyncError {
+        SyncError::Client {
+            endpoint: endpoint.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
 /// Runs one sync.
 pub async fn run(config: &Config, store: &Store, opts: RunOptions) -> Result<RunReport, SyncError> {
     run::run(config, store, opts).await
@@ -143,23 +152,17 @@ pub(crate) fn endpoint_client(endpoint: &Endpoint) -> Result<Client, SyncError> 
     cfg.max_retries = endpoint.max_retries;
     cfg.backoff_base = endpoint.backoff_initial;
     cfg.backoff_max = endpoint.backoff_max;
-    Client::new(cfg).map_err(|source| SyncError::Client {
-        endpoint: endpoint.name.to_owned(),
-        source,
-    })
+    Client::new(cfg).map_err(|source| SyncError::client(endpoint.name.to_owned(), source))
 }
 
 pub(crate) async fn introspect(client: &Client) -> Result<ContentModel, SyncError> {
     let json = client
         .introspect()
         .await
-        .map_err(|source| SyncError::Client {
-            endpoint: client.name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
     crate::model::from_introspection(&json, client.name()).map_err(|source| SyncError::Schema {
         endpoint: client.name().to_owned(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -186,6 +189,8 @@ pub(crate) async fn prepare(
 
 /// Everything a run derives once from config and schemas.
 pub(crate) struct Prepared<'a> {
+    /// The source's content model.
+    pub content: &'a ContentModel,
     pub shapes: Vec<Shape<'a>>,
     pub queries: Vec<String>,
     /// Identity field per shape (`id` or a unique field).
@@ -218,6 +223,7 @@ impl<'a> Prepared<'a> {
             None => content.locales.clone(),
         };
         let mut prepared = Prepared {
+            content,
             shapes: Vec::new(),
             queries: Vec::new(),
             identity: Vec::new(),

@@ -31,7 +31,7 @@ pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) 
     )
 }
 
-fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
+pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
     let mut parts = vec!["id".to_string()];
     for f in shape.plain.iter().chain(&shape.owned).chain(&shape.reverse) {
         parts.push(selection(f, content));
@@ -78,10 +78,7 @@ pub async fn read_page(
     let response = client
         .graphql(query, variables, Idempotency::Safe)
         .await
-        .map_err(|source| SyncError::Client {
-            endpoint: client.name().to_owned(),
-            source,
-        })?;
+        .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
     let model = &shape.model.name;
     if let Some(err) = response.errors.first() {
         return Err(SyncError::Read {

@@ -19,6 +19,10 @@ use crate::store::{
     RunStatus, Store,
 };
 
+/// Tracked entries of one model (by index) that the source no longer has: source id and
+/// destination id.
+type Deletions = (usize, Vec<(String, Option<String>)>);
+
 /// Which version a write takes its values from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sel {
@@ -36,6 +40,9 @@ struct Work {
     publish: bool,
     unpublish: Vec<String>,
     drafts: bool,
+    /// Only the relations of a published version changed, as publishing a related entry does:
+    /// compare with the destination after the publication phase before writing anything.
+    check: bool,
     explain: Vec<String>,
 }
 
@@ -224,8 +231,8 @@ impl Engine<'_> {
 
     /// Returns the plan text for dry runs.
     async fn run_phases(&mut self) -> Result<Option<String>, SyncError> {
-        let mut work = Vec::new();
-        let mut deletions: Vec<(usize, Vec<(String, Option<String>)>)> = Vec::new();
+        let mut work: Vec<Work> = Vec::new();
+        let mut deletions: Vec<Deletions> = Vec::new();
         for m in 0..self.prepared.shapes.len() {
             let (w, seen) = self.read_model(m).await?;
             work.extend(w);
@@ -238,6 +245,15 @@ impl Engine<'_> {
         self.apply_content(&work).await?;
         self.apply_edges(&work, false).await?;
         self.apply_publication(&work).await?;
+        // Published relations that changed only because related entries were published:
+        // the destination may already show the same; republish only those that differ.
+        let republish = self.check_published(&work).await?;
+        if !republish.is_empty() {
+            self.apply_content(&republish).await?;
+            self.apply_edges(&republish, false).await?;
+            self.apply_publication(&republish).await?;
+        }
+        work.extend(republish);
         self.apply_edges(&work, true).await?;
         self.apply_deletions(&deletions).await?;
         Ok(None)
@@ -341,10 +357,7 @@ impl Engine<'_> {
         Ok(out)
     }
 
-    fn guard_deletions(
-        &self,
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> Result<(), SyncError> {
+    fn guard_deletions(&self, deletions: &[Deletions]) -> Result<(), SyncError> {
         if self.config.deletion_policy == DeletionPolicy::Keep || self.opts.allow_mass_delete {
             return Ok(());
         }
@@ -367,11 +380,7 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn plan_text(
-        &self,
-        work: &[Work],
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> String {
+    fn plan_text(&self, work: &[Work], deletions: &[Deletions]) -> String {
         let mut out = String::new();
         out.push_str(&format!(
             "{:<24} {:>8} {:>8} {:>10} {:>8} {:>8} {:>12}\n",
@@ -543,6 +552,7 @@ impl Engine<'_> {
         // Assets first: their files go by upload, one request each.
         let mut ops = Vec::new();
         let mut id_creates: Vec<(usize, String)> = Vec::new();
+        let mut orphans: Option<assets::Orphans> = None;
         for w in work.iter().filter(|w| w.content.is_some()) {
             let shape = &self.prepared.shapes[w.model];
             let (record, entry) = self.load(w.model, &w.id)?;
@@ -552,6 +562,23 @@ impl Engine<'_> {
                     .model
                     .asset
                     .unwrap_or(crate::model::AssetSystem::Legacy);
+                let mut record = record;
+                if record.dest_id.is_none() {
+                    if orphans.is_none() {
+                        orphans =
+                            Some(assets::Orphans::find(self.dest, shape.model, self.store).await?);
+                    }
+                    if let (Some(o), Some(url)) = (orphans.as_mut(), version.file.as_deref()) {
+                        if let Some(adopted) = o.adopt(self.dest, url).await {
+                            record.dest_id = Some(adopted);
+                            record.acked.file = version.file.clone();
+                            record.acked.stages = None;
+                            self.store
+                                .commit_acks(&[(&shape.model.name, &w.id, &record)])?;
+                            self.record.models[w.model].created += 1;
+                        }
+                    }
+                }
                 match assets::sync_file(
                     self.dest,
                     system,
@@ -572,6 +599,8 @@ impl Engine<'_> {
                                 rec.acked.stages = Some(Vec::new());
                                 if entry.stages.is_empty() {
                                     rec.acked.publication = Some(entry.publication_hash());
+                                    rec.acked.publication_content =
+                                        Some(entry.publication_content_hash());
                                 }
                                 rec.acked.edges = None;
                                 self.record.models[w.model].created += 1;
@@ -705,6 +734,7 @@ impl Engine<'_> {
                 record.acked.stages = Some(Vec::new());
                 if entry.stages.is_empty() {
                     record.acked.publication = Some(entry.publication_hash());
+                    record.acked.publication_content = Some(entry.publication_content_hash());
                 }
             }
             record.acked.content = Some(version.content_hash());
@@ -740,10 +770,7 @@ impl Engine<'_> {
                     .dest
                     .graphql(&query, json!({ "ids": chunk }), Idempotency::Safe)
                     .await
-                    .map_err(|source| SyncError::Client {
-                        endpoint: self.dest.name().to_owned(),
-                        source,
-                    })?;
+                    .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
                 if let Some(list) = response
                     .data
                     .as_ref()
@@ -931,6 +958,7 @@ impl Engine<'_> {
                 _ => engine.record.models[m].unpublished += 1,
             }
             record.acked.publication = Some(entry.publication_hash());
+            record.acked.publication_content = Some(entry.publication_content_hash());
             record.acked.stages = Some(entry.stages.keys().cloned().collect());
             record.acked_run = run;
             Ok(Some(record))
@@ -938,10 +966,95 @@ impl Engine<'_> {
         .await
     }
 
-    async fn apply_deletions(
-        &mut self,
-        deletions: &[(usize, Vec<(String, Option<String>)>)],
-    ) -> Result<(), SyncError> {
+    /// Reads the destination's published versions of the entries marked `check` and compares
+    /// their relation targets with the source's; acknowledges those that match and returns the
+    /// others as republish work.
+    async fn check_published(&mut self, work: &[Work]) -> Result<Vec<Work>, SyncError> {
+        let mut republish = Vec::new();
+        for (m, shape) in self.prepared.shapes.iter().enumerate() {
+            let checks: Vec<&Work> = work.iter().filter(|w| w.check && w.model == m).collect();
+            if checks.is_empty() {
+                continue;
+            }
+            self.set_phase("check", &shape.model.name)?;
+            let locales = self.prepared.locales_for(shape);
+            let selection = super::read::version_selection(shape, self.prepared.content);
+            for chunk in checks.chunks(super::read::PAGE_SIZE) {
+                let mut by_dest = BTreeMap::new();
+                for w in chunk {
+                    if let Some(dest) = self.dest_id(m, &w.id) {
+                        by_dest.insert(dest, *w);
+                    }
+                }
+                let ids: Vec<&String> = by_dest.keys().collect();
+                let query = format!(
+                    "query StagesyncCheck($ids: [ID!], $locales: [Locale!]!) {{ list: {}(where: {{ id_in: $ids }}, stage: PUBLISHED, first: {}, locales: $locales) {{ {selection} }} }}",
+                    shape.model.plural,
+                    super::read::PAGE_SIZE
+                );
+                let response = self
+                    .dest
+                    .graphql(
+                        &query,
+                        json!({ "ids": ids, "locales": locales }),
+                        Idempotency::Safe,
+                    )
+                    .await
+                    .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
+                let mut dest_versions = BTreeMap::new();
+                for node in response
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("list"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let v =
+                        Version::from_node(shape, node, &self.prepared.default_locale, &locales)?;
+                    if let Some(id) = node.get("id").and_then(Value::as_str) {
+                        dest_versions.insert(id.to_owned(), v);
+                    }
+                }
+                for (dest_id, w) in by_dest {
+                    let (mut record, entry) = self.load(m, &w.id)?;
+                    let Some(published) = entry.published_version() else {
+                        continue;
+                    };
+                    let mut expected = BTreeMap::new();
+                    for (field, targets) in &published.edges {
+                        let mut mapped = Vec::new();
+                        for t in targets {
+                            let (ty, id) = t.split_once(':').unwrap_or(("", t));
+                            let dest = self.store.node(ty, id)?.and_then(|r| r.dest_id);
+                            mapped.push(format!("{ty}:{}", dest.unwrap_or_default()));
+                        }
+                        expected.insert(field.clone(), mapped);
+                    }
+                    if dest_versions.get(&dest_id).map(|v| &v.edges) == Some(&expected) {
+                        record.acked.publication = Some(entry.publication_hash());
+                        record.acked.publication_content = Some(entry.publication_content_hash());
+                        self.store
+                            .commit_acks(&[(&shape.model.name, &w.id, &record)])?;
+                    } else {
+                        let mut again = (*w).clone();
+                        again.check = false;
+                        again.publish = true;
+                        again.content = (record.acked.content != Some(published.content_hash()))
+                            .then_some(Sel::Published);
+                        again.edges = Some(Sel::Published);
+                        let seen = entry.hashes();
+                        again.drafts = published.content_hash() != seen.content
+                            || published.edges_hash() != seen.edges;
+                        republish.push(again);
+                    }
+                }
+            }
+        }
+        Ok(republish)
+    }
+
+    async fn apply_deletions(&mut self, deletions: &[Deletions]) -> Result<(), SyncError> {
         let mut ops = Vec::new();
         for (m, list) in deletions {
             let name = self.prepared.shapes[*m].model.name.clone();
@@ -1016,10 +1129,27 @@ fn plan_entry(
         publish: false,
         unpublish: Vec::new(),
         drafts: false,
+        check: false,
         explain,
     };
     let publication_changed = acked.publication != Some(seen.publication);
+    let side_effect_only = publication_changed
+        && !full
+        && !new
+        && acked.publication_content == Some(seen.publication_content)
+        && acked.stages.as_ref() == Some(&entry.stages.keys().cloned().collect::<Vec<_>>());
+    if side_effect_only {
+        w.check = true;
+    }
     match entry.published_version() {
+        Some(_) if side_effect_only => {
+            if acked.content != Some(seen.content) {
+                w.content = Some(Sel::Draft);
+            }
+            if acked.edges != Some(seen.edges) {
+                w.edges = Some(Sel::Draft);
+            }
+        }
         Some(published) if publication_changed || new => {
             // Make the draft hold the published version (unless it already does), publish it,
             // then write the newer draft if there is one.
@@ -1049,7 +1179,8 @@ fn plan_entry(
             }
         }
     }
-    if w.content.is_none() && w.edges.is_none() && !w.publish && w.unpublish.is_empty() {
+    if w.content.is_none() && w.edges.is_none() && !w.publish && w.unpublish.is_empty() && !w.check
+    {
         return None;
     }
     Some(w)

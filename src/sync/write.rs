@@ -262,12 +262,7 @@ pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>
                 let op = ops.into_iter().next().expect("one op");
                 out.push((op, Outcome::Failed(message)));
             }
-            Err(source) => {
-                return Err(SyncError::Client {
-                    endpoint: client.name().to_owned(),
-                    source,
-                })
-            }
+            Err(source) => return Err(SyncError::client(client.name().to_owned(), source)),
         }
     }
     Ok(out)

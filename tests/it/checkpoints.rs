@@ -110,6 +110,7 @@ fn seed(dir: &Path) {
         content: [1; 32],
         edges: [2; 32],
         publication: [3; 32],
+        publication_content: [4; 32],
     };
     let done = NodeRecord {
         seen: Some(seen),

@@ -266,3 +266,46 @@ pub fn duplicates(dump: &Value) -> Vec<String> {
     }
     dups
 }
+
+/// The first differences between two JSON values, as `path: left != right` lines.
+pub fn json_diff(a: &Value, b: &Value) -> Vec<String> {
+    fn walk(path: String, a: &Value, b: &Value, out: &mut Vec<String>) {
+        if out.len() >= 12 {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    walk(
+                        format!("{path}/{k}"),
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        out,
+                    );
+                }
+            }
+            _ if a != b => {
+                let s = |v: &Value| v.to_string().chars().take(160).collect::<String>();
+                out.push(format!("{path}: {} != {}", s(a), s(b)));
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(String::new(), a, b, &mut out);
+    out
+}
+
+/// Asserts both emulators hold the same content, ids mapped.
+pub fn assert_same_content(pair: &Pair) {
+    let diff = json_diff(
+        &normalized_dump(&pair.source.dump()),
+        &normalized_dump(&pair.dest.dump()),
+    );
+    assert!(
+        diff.is_empty(),
+        "source and destination differ:\n{}",
+        diff.join("\n")
+    );
+}

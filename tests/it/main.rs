@@ -6,6 +6,7 @@ mod checkpoints;
 mod common;
 mod daemon;
 mod emulator;
+mod emulator_schema;
 mod harness;
 mod model;
 mod resilience;

@@ -6,9 +6,7 @@ use stagesync::demo::project::{seed, ProjectSpec};
 use stagesync::emulator::{FaultSpec, RateLimit};
 use stagesync::store::Store;
 
-use super::harness::{
-    conference, duplicates, normalized_dump, options, Pair, DEST_TOKEN, SOURCE_TOKEN,
-};
+use super::harness::{conference, duplicates, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
 
 /// Everything the store acknowledges, for before/after comparisons.
 fn acknowledged_state(pair: &Pair) -> Vec<(String, String, String)> {
@@ -119,10 +117,7 @@ async fn with_twenty_percent_faults_full_and_incremental_syncs_converge() {
         duplicates(&pair.dest.dump())
     );
     pair.verify_passes().await;
-    assert_eq!(
-        normalized_dump(&pair.source.dump()),
-        normalized_dump(&pair.dest.dump())
-    );
+    super::harness::assert_same_content(&pair);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
