@@ -334,7 +334,8 @@ impl Service {
             .unwrap();
         assert!(exit.success(), "{exit:?}\n{log}");
         assert!(
-            !log.contains(super::harness::SOURCE_TOKEN) && !log.contains(super::harness::DEST_TOKEN),
+            !log.contains(super::harness::SOURCE_TOKEN)
+                && !log.contains(super::harness::DEST_TOKEN),
             "a token leaked: {log}"
         );
         log
@@ -381,7 +382,6 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
     let daemon = spawn_daemon(&pair);
     let status = poll("a run in progress with a skipped tick", 120, || {
         let s = json(&cli(&config, &["status", "--json"]));
-        eprintln!("{s}");
         (s["current_run"].is_object() && s["skipped_ticks"].as_u64() > Some(0)).then_some(s)
     })
     .await;
@@ -402,7 +402,11 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
 
     // trigger --full: started now or queued behind a scheduled run; either way a full run follows.
     let out = cli(&config, &["trigger", "--full"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let full = poll("a full run", 240, || {
         runs(&config)
             .into_iter()
@@ -414,13 +418,18 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
     assert_eq!(shown["mode"], "full");
     assert!(shown["requests"].as_u64().unwrap() > 0);
     let text = cli(&config, &["checkpoints", "show", &id]);
-    assert!(String::from_utf8_lossy(&text.stdout).starts_with(&format!("run {id}: full, succeeded")));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).starts_with(&format!("run {id}: full, succeeded"))
+    );
     let all = runs(&config);
     for pair_of_runs in all.windows(2) {
         // Newest first; a run never starts before the previous one finished.
         let (newer, older) = (&pair_of_runs[0], &pair_of_runs[1]);
         if let Some(end) = older["finished_at"].as_str() {
-            assert!(newer["started_at"].as_str().unwrap() >= end, "overlap: {all:?}");
+            assert!(
+                newer["started_at"].as_str().unwrap() >= end,
+                "overlap: {all:?}"
+            );
         }
     }
 
@@ -441,13 +450,13 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
     // A stop longer than one period: the next start runs at once, without waiting for a tick.
     {
         let store = stagesync::store::Store::open(&pair.state_dir()).unwrap();
-        let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
-        store.set_last_success(hour_ago).unwrap();
+        let two_hours_ago = chrono::Utc::now().timestamp_millis() - 7_200_000;
+        store.set_last_success(two_hours_ago).unwrap();
         store.flush().unwrap();
     }
     let text = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("*/2 * * * * *", "0 0 0 1 1 *");
+        .replace("*/2 * * * * *", "0 0 * * * *");
     std::fs::write(&config, text).unwrap();
     let before = runs(&config).len();
     let daemon = spawn_daemon(&pair);
