@@ -200,3 +200,18 @@ async fn probe(endpoint: &Endpoint) -> Result<(), ProbeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_example_config_is_valid() {
+        // Tokens come from systemd credentials there; everything else must parse as shipped.
+        let text = include_str!("../../systemd/stagesync.example.toml")
+            .replace("token_credential = ", "# token_credential = ");
+        let config =
+            crate::config::Config::parse(&text, std::path::Path::new("example.toml"), None)
+                .unwrap();
+        assert_eq!(config.schedule.as_deref(), Some("0 */15 * * * *"));
+        super::schedule::Schedule::parse(config.schedule.as_deref().unwrap()).unwrap();
+    }
+}

@@ -291,3 +291,181 @@ fn systemd_units_verify_and_are_hardened() {
         assert!(score <= 2.0, "{name}: exposure {score}\n{report}");
     }
 }
+
+/// The daemon binary against two emulators; `Pair`'s config plus `schedule`.
+struct Service {
+    child: Daemon,
+}
+
+fn spawn_daemon(pair: &super::harness::Pair) -> Service {
+    let child = Command::new(common::stagesync_bin())
+        .args(["daemon", "--config"])
+        .arg(&pair.config)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("RUNTIME_DIRECTORY")
+        .env("RUST_LOG", "stagesync=info,warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Service {
+        child: Daemon(child),
+    }
+}
+
+impl Service {
+    /// SIGTERM, a bounded wait, exit 0; returns the log.
+    fn stop(mut self) -> String {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let exit = wait_exit(&mut self.child.0);
+        let mut log = String::new();
+        self.child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        assert!(exit.success(), "{exit:?}\n{log}");
+        assert!(
+            !log.contains(super::harness::SOURCE_TOKEN)
+                && !log.contains(super::harness::DEST_TOKEN),
+            "a token leaked: {log}"
+        );
+        log
+    }
+}
+
+async fn poll<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn runs(config: &Path) -> Vec<serde_json::Value> {
+    json(&cli(config, &["checkpoints", "--json"]))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm() {
+    use stagesync::demo::project::{seed, ProjectSpec};
+    let content = super::harness::conference();
+    // A slow destination (10 writes/s) makes a run outlast several 2-second ticks.
+    let pair = super::harness::Pair::start_with(
+        content.clone(),
+        super::harness::options(&content, super::harness::SOURCE_TOKEN),
+        super::harness::options(&content, super::harness::DEST_TOKEN),
+        "schedule = \"*/2 * * * * *\"\n[batch]\nmax_mutations = 2\nconcurrency = 1",
+        10,
+    )
+    .await;
+    seed(&pair.source_client(), &content, &ProjectSpec::new(40))
+        .await
+        .expect("seeding the source");
+    let config = pair.config.clone();
+
+    // First start: no success yet, so it runs at once; ticks during the run are skipped.
+    let daemon = spawn_daemon(&pair);
+    let status = poll("a run in progress with a skipped tick", 120, || {
+        let s = json(&cli(&config, &["status", "--json"]));
+        (s["current_run"].is_object() && s["skipped_ticks"].as_u64() > Some(0)).then_some(s)
+    })
+    .await;
+    assert_eq!(status["daemon"], "running");
+    let during = runs(&config);
+    assert_eq!(
+        during.iter().filter(|r| r["status"] == "running").count(),
+        1,
+        "exactly one run in progress, through the socket: {during:?}"
+    );
+    poll("a finished run", 240, || {
+        runs(&config)
+            .iter()
+            .any(|r| r["status"] == "succeeded")
+            .then_some(())
+    })
+    .await;
+
+    // trigger --full: started now or queued behind a scheduled run; either way a full run follows.
+    let out = cli(&config, &["trigger", "--full"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full = poll("a full run", 240, || {
+        runs(&config)
+            .into_iter()
+            .find(|r| r["mode"] == "full" && r["status"] == "succeeded")
+    })
+    .await;
+    let id = full["id"].as_u64().unwrap().to_string();
+    let shown = json(&cli(&config, &["checkpoints", "show", &id, "--json"]));
+    assert_eq!(shown["mode"], "full");
+    assert!(shown["requests"].as_u64().unwrap() > 0);
+    let text = cli(&config, &["checkpoints", "show", &id]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).starts_with(&format!("run {id}: full, succeeded"))
+    );
+    let all = runs(&config);
+    for pair_of_runs in all.windows(2) {
+        // Newest first; a run never starts before the previous one finished.
+        let (newer, older) = (&pair_of_runs[0], &pair_of_runs[1]);
+        if let Some(end) = older["finished_at"].as_str() {
+            assert!(
+                newer["started_at"].as_str().unwrap() >= end,
+                "overlap: {all:?}"
+            );
+        }
+    }
+
+    // SIGTERM in the middle of a full run: exit 0, and the store knows where it stopped.
+    cli(&config, &["trigger", "--full"]);
+    poll("a run writing", 120, || {
+        let s = json(&cli(&config, &["status", "--json"]));
+        let phase = s["current_run"]["phase"].as_str().unwrap_or("").to_owned();
+        (s["current_run"]["mode"] == "full" && phase != "read" && !phase.is_empty()).then_some(())
+    })
+    .await;
+    let log = daemon.stop();
+    assert!(log.contains("run started"), "{log}");
+    assert!(log.contains("run finished"), "{log}");
+    let stopped = runs(&config).remove(0);
+    assert_ne!(stopped["status"], "succeeded", "{stopped}");
+
+    // A stop longer than one period: the next start runs at once, without waiting for a tick.
+    {
+        let store = stagesync::store::Store::open(&pair.state_dir()).unwrap();
+        let two_hours_ago = chrono::Utc::now().timestamp_millis() - 7_200_000;
+        store.set_last_success(two_hours_ago).unwrap();
+        store.flush().unwrap();
+    }
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("*/2 * * * * *", "0 0 * * * *");
+    std::fs::write(&config, text).unwrap();
+    let before = runs(&config).len();
+    let daemon = spawn_daemon(&pair);
+    poll("the catch-up run to finish", 240, || {
+        let list = runs(&config);
+        (list.len() > before && list[0]["status"] == "succeeded").then_some(())
+    })
+    .await;
+    let log = daemon.stop();
+    assert!(log.contains("older than one schedule period"), "{log}");
+    pair.verify_passes().await;
+}
