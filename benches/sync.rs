@@ -64,6 +64,7 @@ struct Measure {
     max_rss_kb: i64,
     source_reads: u64,
     dest_requests: u64,
+    dest_write_requests: u64,
     dest_mutations: u64,
     bytes_sent: u64,
     rate_limited: u64,
@@ -196,6 +197,7 @@ async fn measure_stagesync(s: &Setup) -> Measure {
         max_rss_kb: rss,
         source_reads: stat(&s.source, "queries"),
         dest_requests: stat(&s.dest, "requests"),
+        dest_write_requests: stat(&s.dest, "mutations"),
         dest_mutations: stat(&s.dest, "mutation_fields"),
         bytes_sent: stat(&s.dest, "bytes_in"),
         rate_limited: stat(&s.dest, "rate_limited") + stat(&s.source, "rate_limited"),
@@ -390,6 +392,7 @@ async fn naive(s: &Setup) -> Measure {
         wall: start.elapsed(),
         source_reads: stat(&s.source, "queries"),
         dest_requests: stat(&s.dest, "requests"),
+        dest_write_requests: stat(&s.dest, "mutations"),
         dest_mutations: stat(&s.dest, "mutation_fields"),
         bytes_sent: stat(&s.dest, "bytes_in"),
         ..Default::default()
@@ -416,10 +419,11 @@ fn row(label: &str, n: usize, m: &Measure, entries: usize) -> String {
         format!("{:.1} MB", m.store_bytes as f64 / 1e6)
     };
     format!(
-        "| {n} | {label} | {:.2} s | {} | {} | {} | {:.1} MB | {cpu_per_entry} | {rss} | {store} | {} |",
+        "| {n} | {label} | {:.2} s | {} | {} ({} writes) | {} | {:.1} MB | {cpu_per_entry} | {rss} | {store} | {} |",
         m.wall.as_secs_f64(),
         m.source_reads,
         m.dest_requests,
+        m.dest_write_requests,
         m.dest_mutations,
         m.bytes_sent as f64 / 1e6,
         m.rate_limited
