@@ -4,7 +4,6 @@
 
 mod endpoint;
 mod error;
-mod introspection;
 mod limiter;
 mod response;
 mod retry;
@@ -13,7 +12,7 @@ mod transport;
 
 pub use endpoint::EndpointConfig;
 pub use error::{ClientError, TimeoutPhase};
-pub use introspection::INTROSPECTION_QUERY;
+pub use crate::model::introspection::INTROSPECTION_QUERY;
 pub use response::{GraphqlError, Response};
 pub use stats::RequestStats;
 pub use transport::{Client, Idempotency};

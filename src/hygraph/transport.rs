@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use super::endpoint::EndpointConfig;
 use super::error::{ClientError, TimeoutPhase};
-use super::introspection::INTROSPECTION_QUERY;
+use crate::model::introspection::INTROSPECTION_QUERY;
 use super::limiter::Limiter;
 use super::response::{excerpt, Response};
 use super::retry::{backoff, retry_after};
