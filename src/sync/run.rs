@@ -23,6 +23,9 @@ use crate::store::{
 /// destination id.
 type Deletions = (usize, Vec<(String, Option<String>)>);
 
+/// Work items whose writes are built and sent together (bounds memory on large projects).
+const WORK_CHUNK: usize = 2_000;
+
 /// Which version a write takes its values from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sel {
@@ -557,7 +560,30 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Writes are built from the store chunk by chunk, so memory holds a few thousand
+    /// mutations at most, whatever the size of the project.
     async fn apply_content(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        for chunk in work.chunks(WORK_CHUNK) {
+            self.apply_content_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_edges(&mut self, work: &[Work], drafts: bool) -> Result<(), SyncError> {
+        for chunk in work.chunks(WORK_CHUNK) {
+            self.apply_edges_chunk(chunk, drafts).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_publication(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        for chunk in work.chunks(WORK_CHUNK) {
+            self.apply_publication_chunk(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_content_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
         let default_locale = self.prepared.default_locale.clone();
         // Assets first: their files go by upload, one request each.
         let mut ops = Vec::new();
@@ -800,7 +826,7 @@ impl Engine<'_> {
 
     /// Relation edges of each entry that needs them (`drafts`: the newer-draft pass after
     /// publication, content and edges together).
-    async fn apply_edges(&mut self, work: &[Work], drafts: bool) -> Result<(), SyncError> {
+    async fn apply_edges_chunk(&mut self, work: &[Work], drafts: bool) -> Result<(), SyncError> {
         let default_locale = self.prepared.default_locale.clone();
         let mut ops = Vec::new();
         for w in work {
@@ -908,7 +934,7 @@ impl Engine<'_> {
         .await
     }
 
-    async fn apply_publication(&mut self, work: &[Work]) -> Result<(), SyncError> {
+    async fn apply_publication_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
         let mut ops = Vec::new();
         for w in work.iter().filter(|w| w.publish || !w.unpublish.is_empty()) {
             let shape = &self.prepared.shapes[w.model];
