@@ -91,11 +91,18 @@ fn du(path: &Path) -> u64 {
 /// Runs `stagesync sync` as a child and measures it with wait4.
 fn run_stagesync(config: &Path) -> (Duration, Duration, i64, bool) {
     let start = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stagesync"))
-        .args(["sync", "-q", "--config"])
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stagesync"))
+        .args(["sync", "-q", "--json", "--config"])
         .arg(config)
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("stagesync starts");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).ok();
+        text
+    });
     let pid = child.id() as i32;
     let mut status = 0;
     let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
@@ -108,7 +115,12 @@ fn run_stagesync(config: &Path) -> (Duration, Duration, i64, bool) {
     };
     let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
     std::mem::forget(child);
-    (wall, cpu, usage.ru_maxrss, status == 0)
+    // The process reports its own peak RSS (VmHWM after exec): wait4's ru_maxrss would count
+    // the benchmark's own memory, which the child shares between fork and exec.
+    let report: serde_json::Value =
+        serde_json::from_str(&reader.join().unwrap_or_default()).unwrap_or_default();
+    let rss = report["process"]["peak_rss_kb"].as_i64().unwrap_or(0);
+    (wall, cpu, rss, status == 0)
 }
 
 struct Setup {

@@ -77,14 +77,22 @@ fn execute(
         return Ok(Exit::Ok);
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report::run_json(&report.record, None))?
-        );
+        let mut value = report::run_json(&report.record, None);
+        value["process"] = serde_json::json!({ "peak_rss_kb": peak_rss_kb() });
+        println!("{}", serde_json::to_string_pretty(&value)?);
     }
     eprint!("{}", report::run_table(&report.record));
     Ok(match report.record.status {
         RunStatus::CompletedWithFailures(_) => Exit::PartialFailure,
         _ => Exit::Ok,
     })
+}
+
+/// This process's peak resident set size (Linux), for the report and the benchmark.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

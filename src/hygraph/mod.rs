@@ -10,9 +10,9 @@ mod retry;
 mod stats;
 mod transport;
 
+pub use crate::model::introspection::INTROSPECTION_QUERY;
 pub use endpoint::EndpointConfig;
 pub use error::{ClientError, TimeoutPhase};
-pub use crate::model::introspection::INTROSPECTION_QUERY;
 pub use response::{GraphqlError, Response};
 pub use stats::RequestStats;
 pub use transport::{Client, Idempotency};

@@ -20,11 +20,11 @@ use tokio::sync::Semaphore;
 
 use super::endpoint::EndpointConfig;
 use super::error::{ClientError, TimeoutPhase};
-use crate::model::introspection::INTROSPECTION_QUERY;
 use super::limiter::Limiter;
 use super::response::{excerpt, Response};
 use super::retry::{backoff, retry_after};
 use super::stats::{Counters, RequestStats};
+use crate::model::introspection::INTROSPECTION_QUERY;
 
 /// A refused connection or unknown host is rarely fixed by waiting long: retry it this often at
 /// most, so a wrong URL fails in about a second instead of a minute.
