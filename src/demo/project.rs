@@ -92,6 +92,9 @@ pub fn value_for(
     v: usize,
     locale: &str,
 ) -> Value {
+    if let FieldKind::Component { .. } = &field.kind {
+        return component_input(content, field, i, v, 0);
+    }
     let one = |k: usize| -> Value {
         match &field.kind {
             FieldKind::Scalar { scalar } => match scalar {
@@ -159,6 +162,80 @@ pub fn value_for(
     }
 }
 
+/// The create input of component field `field` for entry `i`, version `v`: a list holds two to
+/// four components cycling through the member types; nested components go two levels deep.
+fn component_input(
+    content: &ContentModel,
+    field: &Field,
+    i: usize,
+    v: usize,
+    depth: usize,
+) -> Value {
+    let FieldKind::Component { targets, union } = &field.kind else {
+        return Value::Null;
+    };
+    if targets.is_empty() {
+        return Value::Null;
+    }
+    let item = |k: usize| -> Value {
+        let name = &targets[(i + k) % targets.len()];
+        let data = component_data(content, name, i * 10 + k, v, depth);
+        if union.is_some() {
+            json!({ name.as_str(): data })
+        } else {
+            data
+        }
+    };
+    if field.list {
+        json!({ "create": (0..2 + i % 3).map(item).collect::<Vec<_>>() })
+    } else {
+        json!({ "create": item(0) })
+    }
+}
+
+fn component_data(content: &ContentModel, name: &str, i: usize, v: usize, depth: usize) -> Value {
+    let mut data = Map::new();
+    let Some(component) = content.component(name) else {
+        return Value::Object(data);
+    };
+    let mut others: BTreeMap<&String, Map<String, Value>> = BTreeMap::new();
+    for f in component.fields.iter().filter(|f| f.is_writable()) {
+        match &f.kind {
+            FieldKind::Relation(_) => continue,
+            FieldKind::Component { .. } if depth >= 2 && !f.required => continue,
+            FieldKind::Component { .. } => {
+                data.insert(f.name.clone(), component_input(content, f, i, v, depth + 1));
+                continue;
+            }
+            _ => {}
+        }
+        data.insert(
+            f.name.clone(),
+            value_for(content, name, f, i, v, &content.default_locale),
+        );
+        if f.localized {
+            for l in content
+                .locales
+                .iter()
+                .filter(|l| **l != content.default_locale)
+            {
+                others
+                    .entry(l)
+                    .or_default()
+                    .insert(f.name.clone(), value_for(content, name, f, i, v, l));
+            }
+        }
+    }
+    if !others.is_empty() {
+        let list: Vec<Value> = others
+            .into_iter()
+            .map(|(l, d)| json!({ "locale": l, "data": d }))
+            .collect();
+        data.insert("localizations".into(), json!({ "create": list }));
+    }
+    Value::Object(data)
+}
+
 fn suffix(k: usize) -> String {
     if k == 0 {
         String::new()
@@ -178,6 +255,10 @@ pub fn entry_data(
     let model = &shape.model.name;
     let mut data = Map::new();
     for f in &shape.plain {
+        // Component update inputs address components by id: edits leave them as created.
+        if !create && matches!(f.kind, FieldKind::Component { .. }) {
+            continue;
+        }
         data.insert(
             f.name.clone(),
             value_for(content, model, f, i, v, &content.default_locale),

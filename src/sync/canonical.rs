@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::shape::Shape;
-use crate::model::{FieldKind, Scalar};
+use super::shape::{synced_in_component, Shape};
+use crate::model::{ContentModel, FieldKind, Scalar};
 use crate::store::{Hash, Hashes};
 
 const CONTENT_CONTEXT: &str = "stagesync 2026-11 entry content v1";
@@ -108,9 +108,10 @@ impl Version {
         let mut version = Version::default();
         for field in &shape.plain {
             let value = node.get(&field.name).unwrap_or(&Value::Null);
-            version
-                .fields
-                .insert(field.name.clone(), read_value(field, value));
+            version.fields.insert(
+                field.name.clone(),
+                read_value(shape.content, locales, field, value),
+            );
         }
         if !shape.localized.is_empty() {
             let localizations = node
@@ -130,7 +131,7 @@ impl Version {
                     .iter()
                     .map(|f| {
                         let v = loc.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(f, v))
+                        (f.name.clone(), read_value(shape.content, locales, f, v))
                     })
                     .collect();
                 version.locales.insert(locale.to_owned(), values);
@@ -145,7 +146,7 @@ impl Version {
                     .iter()
                     .map(|f| {
                         let v = node.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(f, v))
+                        (f.name.clone(), read_value(shape.content, locales, f, v))
                     })
                     .collect();
                 version.locales.insert(default_locale.to_owned(), values);
@@ -195,9 +196,15 @@ fn read_targets(value: &Value) -> Result<Vec<String>, String> {
     }
 }
 
-/// The value as it will be written: rich text as its AST, colours as rgba, everything else as
-/// read, keys sorted.
-fn read_value(field: &crate::model::Field, value: &Value) -> Value {
+/// The value as it will be written: rich text as its AST, colours as rgba, components without
+/// their ids (they have no identity across projects) with their localized fields per synced
+/// locale, everything else as read, keys sorted.
+fn read_value(
+    content: &ContentModel,
+    locales: &[String],
+    field: &crate::model::Field,
+    value: &Value,
+) -> Value {
     if value.is_null() {
         return Value::Null;
     }
@@ -213,12 +220,60 @@ fn read_value(field: &crate::model::Field, value: &Value) -> Value {
             }
             _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
         },
+        FieldKind::Component { .. } => read_component(content, locales, v),
         _ => canonical_value(v),
     };
     match (field.list, value) {
         (true, Value::Array(items)) => Value::Array(items.iter().map(convert).collect()),
         _ => convert(value),
     }
+}
+
+/// Key of a component's localized values in its canonical form: `{ locale: { field: value } }`.
+pub const COMPONENT_LOCALIZATIONS: &str = "localizations";
+
+fn read_component(content: &ContentModel, locales: &[String], value: &Value) -> Value {
+    let Some(typename) = value.get("__typename").and_then(Value::as_str) else {
+        return canonical_value(value);
+    };
+    let Some(component) = content.component(typename) else {
+        return canonical_value(value);
+    };
+    let mut out = BTreeMap::new();
+    out.insert("__typename".to_owned(), Value::String(typename.to_owned()));
+    let mut localized: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for f in component.fields.iter().filter(|f| synced_in_component(f)) {
+        if f.localized {
+            for loc in value
+                .get(COMPONENT_LOCALIZATIONS)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(locale) = loc.get("locale").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !locales.iter().any(|l| l == locale) {
+                    continue;
+                }
+                let v = loc.get(&f.name).unwrap_or(&Value::Null);
+                localized
+                    .entry(locale.to_owned())
+                    .or_default()
+                    .insert(f.name.clone(), read_value(content, locales, f, v));
+            }
+        } else if let Some(v) = value.get(&f.name) {
+            out.insert(f.name.clone(), read_value(content, locales, f, v));
+        }
+    }
+    if !localized.is_empty() {
+        let locs: Map<String, Value> = localized
+            .into_iter()
+            .map(|(l, m)| (l, Value::Object(m)))
+            .collect();
+        out.insert(COMPONENT_LOCALIZATIONS.to_owned(), Value::Object(locs));
+    }
+    Value::Object(out.into_iter().collect())
 }
 
 impl Entry {
