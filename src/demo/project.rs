@@ -162,6 +162,66 @@ pub fn value_for(
     }
 }
 
+/// Rich text that references other entries and assets, as editors write it: an embedded entry,
+/// a link to the same entry, an embedded asset. The entry comes from a model this one relates
+/// to through a list (a talk embeds its speakers), else any other model.
+fn embed_references(
+    content: &ContentModel,
+    shape: &Shape<'_>,
+    project: &Project,
+    i: usize,
+    data: &mut Map<String, Value>,
+) {
+    let model = &shape.model.name;
+    let related = shape
+        .model
+        .fields
+        .iter()
+        .filter(|f| f.list)
+        .filter_map(|f| f.relation())
+        .flat_map(|r| r.targets.iter())
+        .chain(content.models.iter().map(|m| &m.name))
+        .find(|t| {
+            *t != model
+                && content.model(t).is_some_and(|m| m.asset.is_none())
+                && project.ids.get(*t).is_some_and(|ids| !ids.is_empty())
+        });
+    let Some(target) = related else {
+        return;
+    };
+    let pick = |name: &str, k: usize| {
+        project
+            .ids
+            .get(name)
+            .filter(|ids| !ids.is_empty())
+            .map(|ids| ids[(i + k) % ids.len()].clone())
+    };
+    let entry = pick(target, 0).unwrap_or_default();
+    let asset = content
+        .asset_model()
+        .and_then(|a| pick(&a.name, 1).map(|id| (a.name.clone(), id)));
+    for f in shape.plain.iter().filter(|f| {
+        !f.list
+            && f.kind
+                == FieldKind::Scalar {
+                    scalar: Scalar::RichText,
+                }
+    }) {
+        let mut children = vec![
+            json!({ "type": "paragraph", "children": [{ "text": format!("{model} {i} {} with references", f.name) }] }),
+            json!({ "type": "embed", "nodeId": entry, "nodeType": target, "children": [{ "text": "" }] }),
+            json!({ "type": "paragraph", "children": [
+                { "text": "More in " },
+                { "type": "link", "href": format!("/{}", target.to_lowercase()), "nodeId": entry, "nodeType": target, "children": [{ "text": "this entry" }] },
+            ] }),
+        ];
+        if let Some((asset_model, id)) = &asset {
+            children.push(json!({ "type": "embed", "nodeId": id, "nodeType": asset_model, "children": [{ "text": "" }] }));
+        }
+        data.insert(f.name.clone(), json!({ "children": children }));
+    }
+}
+
 /// The create input of component field `field` for entry `i`, version `v`: a list holds two to
 /// four components cycling through the member types; nested components go two levels deep.
 fn component_input(
@@ -467,6 +527,9 @@ pub async fn seed(
                         data.insert(f.name.clone(), json!({ "connect": t }));
                     }
                 }
+            }
+            if i % 2 == 0 {
+                embed_references(content, shape, &project, i, &mut data);
             }
             if !data.is_empty() {
                 fields.push((

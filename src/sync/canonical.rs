@@ -33,6 +33,10 @@ pub struct Version {
     pub edges: BTreeMap<String, Vec<String>>,
     /// Relation fields written from the other side → targets (order not significant).
     pub reverse: BTreeMap<String, Vec<String>>,
+    /// Rich-text fields whose AST embeds or links entries or assets (`nodeId` + `nodeType`),
+    /// with source ids: written with the edges, once their targets exist.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub embeds: BTreeMap<String, Value>,
     /// Asset file identity (the source's handle or url), for assets only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -86,7 +90,11 @@ impl Version {
     }
 
     pub fn edges_hash(&self) -> Hash {
-        hash_json(EDGES_CONTEXT, &self.edges)
+        if self.embeds.is_empty() {
+            hash_json(EDGES_CONTEXT, &self.edges)
+        } else {
+            hash_json(EDGES_CONTEXT, &(&self.edges, &self.embeds))
+        }
     }
 
     /// Reads one version from a node of the answer. `default_locale` is the locale the top-level
@@ -108,10 +116,18 @@ impl Version {
         let mut version = Version::default();
         for field in &shape.plain {
             let value = node.get(&field.name).unwrap_or(&Value::Null);
-            version.fields.insert(
-                field.name.clone(),
-                read_value(shape.content, locales, field, value),
+            let value = read_value(shape.content, locales, field, value);
+            let rich = matches!(
+                field.kind,
+                FieldKind::Scalar {
+                    scalar: Scalar::RichText
+                }
             );
+            if rich && !field.list && has_embeds(&value) {
+                version.embeds.insert(field.name.clone(), value);
+            } else {
+                version.fields.insert(field.name.clone(), value);
+            }
         }
         if !shape.localized.is_empty() {
             let localizations = node
@@ -227,6 +243,60 @@ fn read_value(
         (true, Value::Array(items)) => Value::Array(items.iter().map(convert).collect()),
         _ => convert(value),
     }
+}
+
+/// Whether a rich-text AST references entries or assets (embeds, links to entries).
+pub fn has_embeds(ast: &Value) -> bool {
+    let mut found = false;
+    visit_embeds(ast, &mut |_, _| found = true);
+    found
+}
+
+/// Calls `f(nodeType, nodeId)` for each reference in a rich-text AST.
+pub fn visit_embeds(ast: &Value, f: &mut dyn FnMut(&str, &str)) {
+    match ast {
+        Value::Object(map) => {
+            if let (Some(Value::String(id)), Some(Value::String(ty))) =
+                (map.get("nodeId"), map.get("nodeType"))
+            {
+                f(ty, id);
+            }
+            map.values().for_each(|v| visit_embeds(v, f));
+        }
+        Value::Array(items) => items.iter().for_each(|v| visit_embeds(v, f)),
+        _ => {}
+    }
+}
+
+/// A rich-text AST with each reference's `nodeId` replaced by `map(nodeType, nodeId)`.
+pub fn map_embeds<E>(
+    ast: &Value,
+    map: &mut dyn FnMut(&str, &str) -> Result<String, E>,
+) -> Result<Value, E> {
+    Ok(match ast {
+        Value::Object(obj) => {
+            let reference = match (obj.get("nodeId"), obj.get("nodeType")) {
+                (Some(Value::String(id)), Some(Value::String(ty))) => Some(map(ty, id)?),
+                _ => None,
+            };
+            let mut out = Map::new();
+            for (k, v) in obj {
+                let value = match (&reference, k.as_str()) {
+                    (Some(id), "nodeId") => Value::String(id.clone()),
+                    _ => map_embeds(v, map)?,
+                };
+                out.insert(k.clone(), value);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| map_embeds(v, map))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// Key of a component's localized values in its canonical form: `{ locale: { field: value } }`.
@@ -349,6 +419,13 @@ pub fn changed_fields(old: &Version, new: &Version) -> Vec<String> {
     for k in edges {
         if old.edges.get(k) != new.edges.get(k) {
             out.push(format!("{k} (relation)"));
+        }
+    }
+    let embeds: std::collections::BTreeSet<&String> =
+        old.embeds.keys().chain(new.embeds.keys()).collect();
+    for k in embeds {
+        if old.embeds.get(k) != new.embeds.get(k) {
+            out.push(format!("{k} (rich text with references)"));
         }
     }
     if old.file != new.file {

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::canonical::{canonical_value, Version, COMPONENT_LOCALIZATIONS};
+use super::canonical::{canonical_value, map_embeds, Version, COMPONENT_LOCALIZATIONS};
 use super::shape::{selection, Shape};
 use super::SyncError;
 use crate::hygraph::{Client, ClientError, Idempotency};
@@ -299,7 +299,8 @@ pub fn content_data(
             }
             continue;
         }
-        if create && v.is_null() {
+        // Rich text referencing entries is written with the edges, once its targets exist.
+        if version.embeds.contains_key(&f.name) || (create && v.is_null()) {
             continue;
         }
         data.insert(f.name.clone(), v);
@@ -821,6 +822,26 @@ pub fn edges_data(
                 }
             }
         }
+    }
+    for (field, ast) in &version.embeds {
+        let mut missing = None;
+        let mut resolve = |ty: &str, id: &str| -> Result<String, SyncError> {
+            match dest_of(ty, id)? {
+                Some(dest) => Ok(dest),
+                None => {
+                    missing.get_or_insert_with(|| format!("{ty} {id}"));
+                    Ok(id.to_owned())
+                }
+            }
+        };
+        let mapped = map_embeds(ast, &mut resolve)?;
+        if let Some(target) = missing {
+            return Ok(Err(format!(
+                "{}.{field} (rich text) references {target}, which is not in the destination yet",
+                shape.model.name
+            )));
+        }
+        data.insert(field.clone(), mapped);
     }
     Ok(Ok(Value::Object(data)))
 }

@@ -178,3 +178,139 @@ async fn component_unions_sync_whole_and_only_when_changed() {
     pair.ok(&["sync"]).await;
     expect_writes(&pair, &[]);
 }
+
+/// Every `(nodeType, nodeId)` referenced in a rich-text AST.
+fn references(ast: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    stagesync::sync::canonical::visit_embeds(ast, &mut |ty, id| {
+        out.push((ty.to_owned(), id.to_owned()))
+    });
+    out
+}
+
+async fn slug_of(pair: &Pair, dest: bool, model: &str, id: &str) -> Option<String> {
+    let m = pair.content.model(model).unwrap();
+    let query = format!(
+        "query {{ e: {}(where: {{ id: \"{id}\" }}, stage: DRAFT) {{ slug }} }}",
+        m.singular
+    );
+    let data = if dest {
+        pair.dest_gql(&query, json!({})).await
+    } else {
+        pair.source_gql(&query, json!({})).await
+    };
+    data["e"]["slug"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rich_text_references_point_at_destination_entries() {
+    let content = conference();
+    let pair = Pair::start(content.clone()).await;
+    let files = stagesync::demo::files::FileServer::start().await.unwrap();
+    let mut spec = ProjectSpec::new(25);
+    spec.assets = 3;
+    spec.file_base = Some(files.url().to_owned());
+    seed(&pair.source_client(), &content, &spec)
+        .await
+        .expect("seeding the source");
+
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    assert_same_content(&pair);
+
+    let talks = pair
+        .source_gql(
+            "query { talks(first: 100, stage: DRAFT) { id slug abstract { raw } } }",
+            json!({}),
+        )
+        .await;
+    let talk = talks["talks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            references(&t["abstract"]["raw"])
+                .iter()
+                .any(|(ty, _)| ty == "Speaker")
+        })
+        .expect("a seeded talk whose abstract embeds a speaker")
+        .clone();
+    let slug = talk["slug"].as_str().unwrap();
+    let dest_talk = pair
+        .dest_gql(
+            &format!("query {{ talk(where: {{ slug: \"{slug}\" }}, stage: DRAFT) {{ id abstract {{ raw }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let source_refs = references(&talk["abstract"]["raw"]);
+    let dest_refs = references(&dest_talk["talk"]["abstract"]["raw"]);
+    assert_eq!(source_refs.len(), dest_refs.len());
+    assert!(
+        source_refs.iter().any(|(ty, _)| ty == "Asset"),
+        "{source_refs:?}"
+    );
+    for ((sty, sid), (dty, did)) in source_refs.iter().zip(&dest_refs) {
+        assert_eq!(sty, dty);
+        assert_ne!(sid, did, "a reference still holds the source id");
+        if sty != "Asset" {
+            assert_eq!(
+                slug_of(&pair, false, sty, sid).await,
+                slug_of(&pair, true, dty, did).await,
+                "the reference points at the same entry"
+            );
+        }
+    }
+
+    // An edit of an embed target writes the target only.
+    let (_, speaker_id) = source_refs.iter().find(|(ty, _)| ty == "Speaker").unwrap();
+    pair.source_gql(
+        &format!("mutation {{ updateSpeaker(where: {{ id: \"{speaker_id}\" }}, data: {{ name: \"A renamed speaker\" }}) {{ id }} }}"),
+        json!({}),
+    )
+    .await;
+    pair.dest.reset_stats();
+    pair.ok(&["sync"]).await;
+    expect_writes(&pair, &[("updateSpeaker", 1)]);
+    pair.verify_passes().await;
+
+    // Pointing the rich text at another speaker rewrites that field, with the new target's id.
+    let speakers = pair
+        .source_gql(
+            "query { speakers(first: 100, stage: DRAFT) { id } }",
+            json!({}),
+        )
+        .await;
+    let other = speakers["speakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .find(|id| id != speaker_id)
+        .unwrap();
+    let ast = json!({ "children": [
+        { "type": "paragraph", "children": [{ "text": "Now about someone else" }] },
+        { "type": "embed", "nodeId": other, "nodeType": "Speaker", "children": [{ "text": "" }] },
+    ] });
+    pair.source_gql(
+        "mutation ($id: ID!, $ast: RichTextAST) { updateTalk(where: { id: $id }, data: { abstract: $ast }) { id } }",
+        json!({ "id": talk["id"], "ast": ast }),
+    )
+    .await;
+    pair.dest.reset_stats();
+    pair.ok(&["sync"]).await;
+    expect_writes(&pair, &[("updateTalk", 1)]);
+    pair.verify_passes().await;
+    assert_same_content(&pair);
+    let dest_talk = pair
+        .dest_gql(
+            &format!("query {{ talk(where: {{ slug: \"{slug}\" }}, stage: DRAFT) {{ abstract {{ raw }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let refs = references(&dest_talk["talk"]["abstract"]["raw"]);
+    assert_eq!(refs.len(), 1);
+    assert_eq!(
+        slug_of(&pair, true, "Speaker", &refs[0].1).await,
+        slug_of(&pair, false, "Speaker", &other).await
+    );
+}
