@@ -92,6 +92,9 @@ pub fn value_for(
     v: usize,
     locale: &str,
 ) -> Value {
+    if let FieldKind::Component { .. } = &field.kind {
+        return component_input(content, field, i, v, 0);
+    }
     let one = |k: usize| -> Value {
         match &field.kind {
             FieldKind::Scalar { scalar } => match scalar {
@@ -159,6 +162,140 @@ pub fn value_for(
     }
 }
 
+/// Rich text that references other entries and assets, as editors write it: an embedded entry,
+/// a link to the same entry, an embedded asset. The entry comes from a model this one relates
+/// to through a list (a talk embeds its speakers), else any other model.
+fn embed_references(
+    content: &ContentModel,
+    shape: &Shape<'_>,
+    project: &Project,
+    i: usize,
+    data: &mut Map<String, Value>,
+) {
+    let model = &shape.model.name;
+    let related = shape
+        .model
+        .fields
+        .iter()
+        .filter(|f| f.list)
+        .filter_map(|f| f.relation())
+        .flat_map(|r| r.targets.iter())
+        .chain(content.models.iter().map(|m| &m.name))
+        .find(|t| {
+            *t != model
+                && content.model(t).is_some_and(|m| m.asset.is_none())
+                && project.ids.get(*t).is_some_and(|ids| !ids.is_empty())
+        });
+    let Some(target) = related else {
+        return;
+    };
+    let pick = |name: &str, k: usize| {
+        project
+            .ids
+            .get(name)
+            .filter(|ids| !ids.is_empty())
+            .map(|ids| ids[(i + k) % ids.len()].clone())
+    };
+    let entry = pick(target, 0).unwrap_or_default();
+    let asset = content
+        .asset_model()
+        .and_then(|a| pick(&a.name, 1).map(|id| (a.name.clone(), id)));
+    for f in shape.plain.iter().filter(|f| {
+        !f.list
+            && f.kind
+                == FieldKind::Scalar {
+                    scalar: Scalar::RichText,
+                }
+    }) {
+        let mut children = vec![
+            json!({ "type": "paragraph", "children": [{ "text": format!("{model} {i} {} with references", f.name) }] }),
+            json!({ "type": "embed", "nodeId": entry, "nodeType": target, "children": [{ "text": "" }] }),
+            json!({ "type": "paragraph", "children": [
+                { "text": "More in " },
+                { "type": "link", "href": format!("/{}", target.to_lowercase()), "nodeId": entry, "nodeType": target, "children": [{ "text": "this entry" }] },
+            ] }),
+        ];
+        if let Some((asset_model, id)) = &asset {
+            children.push(json!({ "type": "embed", "nodeId": id, "nodeType": asset_model, "children": [{ "text": "" }] }));
+        }
+        data.insert(f.name.clone(), json!({ "children": children }));
+    }
+}
+
+/// The create input of component field `field` for entry `i`, version `v`: a list holds two to
+/// four components cycling through the member types; nested components go two levels deep.
+fn component_input(
+    content: &ContentModel,
+    field: &Field,
+    i: usize,
+    v: usize,
+    depth: usize,
+) -> Value {
+    let FieldKind::Component { targets, union } = &field.kind else {
+        return Value::Null;
+    };
+    if targets.is_empty() {
+        return Value::Null;
+    }
+    let item = |k: usize| -> Value {
+        let name = &targets[(i + k) % targets.len()];
+        let data = component_data(content, name, i * 10 + k, v, depth);
+        if union.is_some() {
+            json!({ name.as_str(): data })
+        } else {
+            data
+        }
+    };
+    if field.list {
+        json!({ "create": (0..2 + i % 3).map(item).collect::<Vec<_>>() })
+    } else {
+        json!({ "create": item(0) })
+    }
+}
+
+fn component_data(content: &ContentModel, name: &str, i: usize, v: usize, depth: usize) -> Value {
+    let mut data = Map::new();
+    let Some(component) = content.component(name) else {
+        return Value::Object(data);
+    };
+    let mut others: BTreeMap<&String, Map<String, Value>> = BTreeMap::new();
+    for f in component.fields.iter().filter(|f| f.is_writable()) {
+        match &f.kind {
+            FieldKind::Relation(_) => continue,
+            FieldKind::Component { .. } if depth >= 2 && !f.required => continue,
+            FieldKind::Component { .. } => {
+                data.insert(f.name.clone(), component_input(content, f, i, v, depth + 1));
+                continue;
+            }
+            _ => {}
+        }
+        data.insert(
+            f.name.clone(),
+            value_for(content, name, f, i, v, &content.default_locale),
+        );
+        if f.localized {
+            for l in content
+                .locales
+                .iter()
+                .filter(|l| **l != content.default_locale)
+            {
+                others
+                    .entry(l)
+                    .or_default()
+                    .insert(f.name.clone(), value_for(content, name, f, i, v, l));
+            }
+        }
+    }
+    if !others.is_empty() {
+        let list: Vec<Value> = others
+            .into_iter()
+            .map(|(l, d)| json!({ "locale": l, "data": d }))
+            .collect();
+        data.insert("localizations".into(), json!({ "create": list }));
+    }
+    Value::Object(data)
+}
+
 fn suffix(k: usize) -> String {
     if k == 0 {
         String::new()
@@ -178,6 +315,10 @@ pub fn entry_data(
     let model = &shape.model.name;
     let mut data = Map::new();
     for f in &shape.plain {
+        // Component update inputs address components by id: edits leave them as created.
+        if !create && matches!(f.kind, FieldKind::Component { .. }) {
+            continue;
+        }
         data.insert(
             f.name.clone(),
             value_for(content, model, f, i, v, &content.default_locale),
@@ -386,6 +527,9 @@ pub async fn seed(
                         data.insert(f.name.clone(), json!({ "connect": t }));
                     }
                 }
+            }
+            if i % 2 == 0 {
+                embed_references(content, shape, &project, i, &mut data);
             }
             if !data.is_empty() {
                 fields.push((

@@ -24,7 +24,7 @@ use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedValue};
 use serde_json::{json, Map, Value};
 
-use crate::model::{AssetSystem, ContentModel, Field, FieldKind, Model, Scalar};
+use crate::model::{AssetSystem, ContentModel, Field, FieldKind, Model};
 
 use super::filter::{self, Subject};
 use super::store::{Entry, Fields, Ref, Store, Version};
@@ -1148,9 +1148,7 @@ impl Writer<'_> {
                         .unwrap_or(Value::Null);
                     self.component_value(field, old, value, creating)?
                 }
-                FieldKind::Scalar {
-                    scalar: Scalar::DateTime,
-                } => normalize_time(value),
+                FieldKind::Scalar { .. } => super::components::scalar_value(field, value),
                 _ => value.clone(),
             };
             if field.localized {
@@ -1177,62 +1175,23 @@ impl Writer<'_> {
         }
     }
 
-    /// Component inputs: `{create}` replaces, `{update: {data}}` merges, `{delete: true}` clears.
+    /// Component inputs, the way Hygraph's schema defines them (see [`super::components`]).
     fn component_value(
         &mut self,
         field: &Field,
         old: Value,
         input: &Value,
-        _creating: bool,
+        creating: bool,
     ) -> Outcome<Value> {
-        let FieldKind::Component { targets, union } = &field.kind else {
-            return Ok(input.clone());
+        let store = &mut *self.store;
+        let mut new_id = || store.new_id();
+        let mut components = super::components::Components {
+            cm: self.cm,
+            new_id: &mut new_id,
         };
-        let wrap = |store: &mut Store, v: &Value| -> Value {
-            let (typename, data) = match (union, v.as_object()) {
-                (Some(_), Some(m)) if m.len() == 1 => {
-                    let (k, d) = m
-                        .iter()
-                        .next()
-                        .map(|(k, d)| (k.clone(), d.clone()))
-                        .unwrap_or_default();
-                    (k, d)
-                }
-                _ => (targets.first().cloned().unwrap_or_default(), v.clone()),
-            };
-            let mut obj = data.as_object().cloned().unwrap_or_default();
-            obj.insert("__typename".into(), Value::String(typename));
-            obj.insert("id".into(), Value::String(store.new_id()));
-            Value::Object(obj)
-        };
-        let Some(map) = input.as_object() else {
-            return Ok(Value::Null);
-        };
-        if map.get("delete").is_some_and(|d| d == &Value::Bool(true)) {
-            return Ok(Value::Null);
-        }
-        if let Some(create) = map.get("create") {
-            return Ok(match create {
-                Value::Array(items) => {
-                    Value::Array(items.iter().map(|i| wrap(self.store, i)).collect())
-                }
-                other => wrap(self.store, other),
-            });
-        }
-        if let Some(update) = map.get("update") {
-            let mut old = old;
-            if let Some(obj) = old.as_object_mut() {
-                let data = update.get("data").or_else(|| {
-                    update
-                        .as_object()
-                        .and_then(|m| m.values().next())
-                        .and_then(|v| v.get("data"))
-                });
-                merge(obj, data);
-            }
-            return Ok(old);
-        }
-        Ok(old)
+        components
+            .apply(field, old, input, creating)
+            .map_err(|message| failure("BAD_USER_INPUT", message))
     }
 
     fn start_upload(&mut self, id: &str, url: &str, version: &mut Version) {
@@ -1839,7 +1798,7 @@ fn merge(fields: &mut Fields, data: Option<&Value>) {
     }
 }
 
-fn normalize_time(value: &Value) -> Value {
+pub(crate) fn normalize_time(value: &Value) -> Value {
     match value
         .as_str()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())

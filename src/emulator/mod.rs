@@ -12,6 +12,7 @@
 //! `GET /__emulator/stats`, `GET /__emulator/dump`, `POST /__emulator/reset` (`?content=1` also
 //! empties the content), and asset files at `GET /__emulator/assets/<handle>`.
 
+mod components;
 mod dump;
 mod executor;
 mod faults;

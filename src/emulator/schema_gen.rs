@@ -1394,6 +1394,14 @@ impl<'a> Generator<'a> {
         object.implements = vec!["Entity".into()];
         object.field("id", "ID!");
         object.field("stage", "Stage!");
+        let localized = fields.iter().any(|f| f.localized);
+        if localized {
+            object.field("locale", "Locale!");
+            object
+                .field("localizations", format!("[{name}!]!"))
+                .arg_default("includeCurrent", "Boolean!", "false")
+                .arg_default("locales", "[Locale!]!", self.locales_default());
+        }
         for field in fields {
             self.object_field(&mut object, field);
         }
@@ -1428,6 +1436,11 @@ impl<'a> Generator<'a> {
             {
                 update_many.field(&field.name, update_ty);
             }
+        }
+        if localized {
+            self.component_localization_inputs(name, fields);
+            create.field("localizations", format!("{name}CreateLocalizationsInput"));
+            update.field("localizations", format!("{name}UpdateLocalizationsInput"));
         }
         if create.fields.is_empty() {
             create
@@ -1511,6 +1524,39 @@ impl<'a> Generator<'a> {
         let def = self.def(&format!("{name}ConnectInput"), Kind::Input);
         def.field("position", "ConnectPositionInput");
         def.field("where", format!("{unique}!"));
+    }
+
+    /// Localization inputs of a component with localized fields: the same shapes as a model's.
+    fn component_localization_inputs(&mut self, name: &str, fields: &[Field]) {
+        let mut create_loc = Def::new(Kind::Input);
+        let mut update_loc = Def::new(Kind::Input);
+        for field in fields.iter().filter(|f| f.localized && f.is_writable()) {
+            let create_ty = self.input_type(field, true);
+            let update_ty = self.input_type(field, false);
+            create_loc.field(&field.name, create_ty);
+            update_loc.field(&field.name, update_ty);
+        }
+        self.defs
+            .insert(format!("{name}CreateLocalizationDataInput"), create_loc);
+        self.defs
+            .insert(format!("{name}UpdateLocalizationDataInput"), update_loc);
+        let def = self.def(&format!("{name}CreateLocalizationInput"), Kind::Input);
+        def.field("data", format!("{name}CreateLocalizationDataInput!"));
+        def.field("locale", "Locale!");
+        self.def(&format!("{name}CreateLocalizationsInput"), Kind::Input)
+            .field("create", format!("[{name}CreateLocalizationInput!]"));
+        let def = self.def(&format!("{name}UpdateLocalizationInput"), Kind::Input);
+        def.field("data", format!("{name}UpdateLocalizationDataInput!"));
+        def.field("locale", "Locale!");
+        let def = self.def(&format!("{name}UpsertLocalizationInput"), Kind::Input);
+        def.field("create", format!("{name}CreateLocalizationDataInput!"));
+        def.field("locale", "Locale!");
+        def.field("update", format!("{name}UpdateLocalizationDataInput!"));
+        let def = self.def(&format!("{name}UpdateLocalizationsInput"), Kind::Input);
+        def.field("create", format!("[{name}CreateLocalizationInput!]"));
+        def.field("delete", "[Locale!]");
+        def.field("update", format!("[{name}UpdateLocalizationInput!]"));
+        def.field("upsert", format!("[{name}UpsertLocalizationInput!]"));
     }
 
     /// Inputs of a component union, keyed by member component name.

@@ -8,7 +8,9 @@ use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedV
 use apollo_compiler::response::JsonValue;
 use serde_json::{json, Map, Value};
 
-use crate::model::{AssetSystem, FieldKind, Model, Scalar};
+use crate::model::{AssetSystem, ContentModel, FieldKind, Model, Scalar};
+
+use super::components::LOCALIZATIONS;
 
 use super::executor::{args_of, Ctx};
 use super::filter::{self, Subject};
@@ -314,8 +316,126 @@ impl ObjectValue for EntryView<'_, '_> {
             } => Ok(map_value(self.field_value(name), &|v| {
                 json_object("Color", color(v))
             })),
+            FieldKind::Component { .. } => Ok(component_views(
+                self.ctx.cm,
+                &self.stage,
+                &self.locale,
+                self.field_value(name),
+            )),
             _ => Ok(json_value(info, self.field_value(name))),
         }
+    }
+}
+
+/// Stored components (see `components.rs`) shown in one stage and locale.
+fn component_views<'r>(
+    cm: &'r ContentModel,
+    stage: &str,
+    locale: &str,
+    value: Value,
+) -> ResolvedValue<'r> {
+    map_value(value, &|v| match v {
+        Value::Object(map) => ResolvedValue::object(ComponentView {
+            cm,
+            stage: stage.to_owned(),
+            locale: locale.to_owned(),
+            type_name: map
+                .get("__typename")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            map,
+        }),
+        other => ResolvedValue::Leaf(to_json(other)),
+    })
+}
+
+/// One component inside an entry, in the entry's stage and locale.
+struct ComponentView<'a> {
+    cm: &'a ContentModel,
+    stage: String,
+    locale: String,
+    type_name: String,
+    map: Map<String, Value>,
+}
+
+impl ComponentView<'_> {
+    fn localized(&self, locale: &str) -> Option<&Map<String, Value>> {
+        self.map
+            .get(LOCALIZATIONS)
+            .and_then(|l| l.get(locale))
+            .and_then(Value::as_object)
+    }
+}
+
+impl ObjectValue for ComponentView<'_> {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let name = info.field_name();
+        match name {
+            "stage" => return Ok(ResolvedValue::leaf(self.stage.as_str())),
+            "locale" => return Ok(ResolvedValue::leaf(self.locale.as_str())),
+            "localizations" => {
+                let args = args_of(info);
+                let include_current = args
+                    .get("includeCurrent")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let locales: Vec<String> = match args.get("locales").and_then(Value::as_array) {
+                    Some(l) => l
+                        .iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect(),
+                    None => self.cm.locales.clone(),
+                };
+                let views: Vec<ResolvedValue<'r>> = locales
+                    .into_iter()
+                    .filter(|l| include_current || *l != self.locale)
+                    .filter(|l| *l == self.cm.default_locale || self.localized(l).is_some())
+                    .map(|l| {
+                        ResolvedValue::object(ComponentView {
+                            cm: self.cm,
+                            stage: self.stage.clone(),
+                            locale: l,
+                            type_name: self.type_name.clone(),
+                            map: self.map.clone(),
+                        })
+                    })
+                    .collect();
+                return Ok(ResolvedValue::list(views));
+            }
+            _ => {}
+        }
+        let field = self
+            .cm
+            .component(&self.type_name)
+            .and_then(|c| c.fields.iter().find(|f| f.name == name));
+        let value = match field {
+            Some(f) if f.localized && self.locale != self.cm.default_locale => self
+                .localized(&self.locale)
+                .and_then(|l| l.get(name))
+                .cloned(),
+            _ => self.map.get(name).cloned(),
+        }
+        .unwrap_or(Value::Null);
+        Ok(match field.map(|f| &f.kind) {
+            Some(FieldKind::Component { .. }) => {
+                component_views(self.cm, &self.stage, &self.locale, value)
+            }
+            Some(FieldKind::Scalar {
+                scalar: Scalar::RichText,
+            }) => map_value(value, &rich_text),
+            Some(FieldKind::Scalar {
+                scalar: Scalar::Color,
+            }) => map_value(value, &|v| json_object("Color", color(v))),
+            _ => json_value(info, value),
+        })
     }
 }
 
@@ -347,7 +467,14 @@ pub(crate) fn json_value<'r>(info: &ResolveInfo<'_>, value: Value) -> ResolvedVa
             )
         });
     if !is_object {
-        return ResolvedValue::Leaf(to_json(value));
+        // A list field's items resolve one by one; a Json value is one leaf, whatever it holds.
+        let list = info.field_definition().ty.is_list();
+        return match value {
+            Value::Array(items) if list => {
+                ResolvedValue::list(items.into_iter().map(|i| ResolvedValue::Leaf(to_json(i))))
+            }
+            other => ResolvedValue::Leaf(to_json(other)),
+        };
     }
     map_value(value, &|v| json_object(&type_name, v))
 }
@@ -402,7 +529,8 @@ fn collect_text(node: &Value, out: &mut String) {
     }
 }
 
-fn color(input: Value) -> Value {
+/// A colour input (`hex` or `rgba`) or stored colour as the API shows it: `{hex rgba css}`.
+pub(crate) fn color(input: Value) -> Value {
     let (r, g, b, a) = if let Some(rgba) = input.get("rgba") {
         (
             rgba.get("r").and_then(Value::as_u64).unwrap_or(0),

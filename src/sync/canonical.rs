@@ -12,10 +12,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::shape::Shape;
-use crate::model::{FieldKind, Scalar};
+use super::shape::{synced_in_component, Shape};
+use crate::model::{ContentModel, FieldKind, Scalar};
 use crate::store::{Hash, Hashes};
 
 const CONTENT_CONTEXT: &str = "stagesync 2026-11 entry content v1";
@@ -33,6 +33,10 @@ pub struct Version {
     pub edges: BTreeMap<String, Vec<String>>,
     /// Relation fields written from the other side → targets (order not significant).
     pub reverse: BTreeMap<String, Vec<String>>,
+    /// Rich-text fields whose AST embeds or links entries or assets (`nodeId` + `nodeType`),
+    /// with source ids: written with the edges, once their targets exist.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub embeds: BTreeMap<String, Value>,
     /// Asset file identity (the source's handle or url), for assets only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -86,7 +90,11 @@ impl Version {
     }
 
     pub fn edges_hash(&self) -> Hash {
-        hash_json(EDGES_CONTEXT, &self.edges)
+        if self.embeds.is_empty() {
+            hash_json(EDGES_CONTEXT, &self.edges)
+        } else {
+            hash_json(EDGES_CONTEXT, &(&self.edges, &self.embeds))
+        }
     }
 
     /// Reads one version from a node of the answer. `default_locale` is the locale the top-level
@@ -108,9 +116,18 @@ impl Version {
         let mut version = Version::default();
         for field in &shape.plain {
             let value = node.get(&field.name).unwrap_or(&Value::Null);
-            version
-                .fields
-                .insert(field.name.clone(), read_value(field, value));
+            let value = read_value(shape.content, locales, field, value);
+            let rich = matches!(
+                field.kind,
+                FieldKind::Scalar {
+                    scalar: Scalar::RichText
+                }
+            );
+            if rich && !field.list && has_embeds(&value) {
+                version.embeds.insert(field.name.clone(), value);
+            } else {
+                version.fields.insert(field.name.clone(), value);
+            }
         }
         if !shape.localized.is_empty() {
             let localizations = node
@@ -130,7 +147,7 @@ impl Version {
                     .iter()
                     .map(|f| {
                         let v = loc.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(f, v))
+                        (f.name.clone(), read_value(shape.content, locales, f, v))
                     })
                     .collect();
                 version.locales.insert(locale.to_owned(), values);
@@ -145,7 +162,7 @@ impl Version {
                     .iter()
                     .map(|f| {
                         let v = node.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(f, v))
+                        (f.name.clone(), read_value(shape.content, locales, f, v))
                     })
                     .collect();
                 version.locales.insert(default_locale.to_owned(), values);
@@ -195,9 +212,15 @@ fn read_targets(value: &Value) -> Result<Vec<String>, String> {
     }
 }
 
-/// The value as it will be written: rich text as its AST, colours as rgba, everything else as
-/// read, keys sorted.
-fn read_value(field: &crate::model::Field, value: &Value) -> Value {
+/// The value as it will be written: rich text as its AST, colours as rgba, components without
+/// their ids (they have no identity across projects) with their localized fields per synced
+/// locale, everything else as read, keys sorted.
+fn read_value(
+    content: &ContentModel,
+    locales: &[String],
+    field: &crate::model::Field,
+    value: &Value,
+) -> Value {
     if value.is_null() {
         return Value::Null;
     }
@@ -213,12 +236,114 @@ fn read_value(field: &crate::model::Field, value: &Value) -> Value {
             }
             _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
         },
+        FieldKind::Component { .. } => read_component(content, locales, v),
         _ => canonical_value(v),
     };
     match (field.list, value) {
         (true, Value::Array(items)) => Value::Array(items.iter().map(convert).collect()),
         _ => convert(value),
     }
+}
+
+/// Whether a rich-text AST references entries or assets (embeds, links to entries).
+pub fn has_embeds(ast: &Value) -> bool {
+    let mut found = false;
+    visit_embeds(ast, &mut |_, _| found = true);
+    found
+}
+
+/// Calls `f(nodeType, nodeId)` for each reference in a rich-text AST.
+pub fn visit_embeds(ast: &Value, f: &mut dyn FnMut(&str, &str)) {
+    match ast {
+        Value::Object(map) => {
+            if let (Some(Value::String(id)), Some(Value::String(ty))) =
+                (map.get("nodeId"), map.get("nodeType"))
+            {
+                f(ty, id);
+            }
+            map.values().for_each(|v| visit_embeds(v, f));
+        }
+        Value::Array(items) => items.iter().for_each(|v| visit_embeds(v, f)),
+        _ => {}
+    }
+}
+
+/// A rich-text AST with each reference's `nodeId` replaced by `map(nodeType, nodeId)`.
+pub fn map_embeds<E>(
+    ast: &Value,
+    map: &mut dyn FnMut(&str, &str) -> Result<String, E>,
+) -> Result<Value, E> {
+    Ok(match ast {
+        Value::Object(obj) => {
+            let reference = match (obj.get("nodeId"), obj.get("nodeType")) {
+                (Some(Value::String(id)), Some(Value::String(ty))) => Some(map(ty, id)?),
+                _ => None,
+            };
+            let mut out = Map::new();
+            for (k, v) in obj {
+                let value = match (&reference, k.as_str()) {
+                    (Some(id), "nodeId") => Value::String(id.clone()),
+                    _ => map_embeds(v, map)?,
+                };
+                out.insert(k.clone(), value);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| map_embeds(v, map))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// Key of a component's localized values in its canonical form: `{ locale: { field: value } }`.
+pub const COMPONENT_LOCALIZATIONS: &str = "localizations";
+
+fn read_component(content: &ContentModel, locales: &[String], value: &Value) -> Value {
+    let Some(typename) = value.get("__typename").and_then(Value::as_str) else {
+        return canonical_value(value);
+    };
+    let Some(component) = content.component(typename) else {
+        return canonical_value(value);
+    };
+    let mut out = BTreeMap::new();
+    out.insert("__typename".to_owned(), Value::String(typename.to_owned()));
+    let mut localized: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for f in component.fields.iter().filter(|f| synced_in_component(f)) {
+        if f.localized {
+            for loc in value
+                .get(COMPONENT_LOCALIZATIONS)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(locale) = loc.get("locale").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !locales.iter().any(|l| l == locale) {
+                    continue;
+                }
+                let v = loc.get(&f.name).unwrap_or(&Value::Null);
+                localized
+                    .entry(locale.to_owned())
+                    .or_default()
+                    .insert(f.name.clone(), read_value(content, locales, f, v));
+            }
+        } else if let Some(v) = value.get(&f.name) {
+            out.insert(f.name.clone(), read_value(content, locales, f, v));
+        }
+    }
+    if !localized.is_empty() {
+        let locs: Map<String, Value> = localized
+            .into_iter()
+            .map(|(l, m)| (l, Value::Object(m)))
+            .collect();
+        out.insert(COMPONENT_LOCALIZATIONS.to_owned(), Value::Object(locs));
+    }
+    Value::Object(out.into_iter().collect())
 }
 
 impl Entry {
@@ -294,6 +419,13 @@ pub fn changed_fields(old: &Version, new: &Version) -> Vec<String> {
     for k in edges {
         if old.edges.get(k) != new.edges.get(k) {
             out.push(format!("{k} (relation)"));
+        }
+    }
+    let embeds: std::collections::BTreeSet<&String> =
+        old.embeds.keys().chain(new.embeds.keys()).collect();
+    for k in embeds {
+        if old.embeds.get(k) != new.embeds.get(k) {
+            out.push(format!("{k} (rich text with references)"));
         }
     }
     if old.file != new.file {

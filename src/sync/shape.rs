@@ -1,5 +1,9 @@
 //! How the engine sees one model: which fields it reads and writes, which relation fields it
 //! writes from this side ("owned") and which it leaves to the other side, and which it skips.
+//!
+//! Component fields are content: they are read whole (every member type through an inline
+//! fragment, nested components included), compared whole, and written whole. Inside components,
+//! relation fields and read-only fields are not synced and are listed as skipped.
 
 use crate::model::{Cardinality, ContentModel, Field, FieldKind, Model, Scalar};
 
@@ -7,6 +11,8 @@ use crate::model::{Cardinality, ContentModel, Field, FieldKind, Model, Scalar};
 #[derive(Debug, Clone)]
 pub struct Shape<'m> {
     pub model: &'m Model,
+    /// The content model the model belongs to (component types, enumerations).
+    pub content: &'m ContentModel,
     /// Writable non-relation fields with one value per entry.
     pub plain: Vec<&'m Field>,
     /// Writable non-relation fields with one value per locale.
@@ -27,6 +33,7 @@ impl<'m> Shape<'m> {
     pub fn new(content: &'m ContentModel, model: &'m Model) -> Shape<'m> {
         let mut shape = Shape {
             model,
+            content,
             plain: Vec::new(),
             localized: Vec::new(),
             owned: Vec::new(),
@@ -55,10 +62,14 @@ impl<'m> Shape<'m> {
                         shape.reverse.push(field);
                     }
                 }
-                FieldKind::Component { .. } => shape.skipped.push((
+                FieldKind::Component { .. } if field.localized => shape.skipped.push((
                     field,
-                    "component fields are not synced by this version of stagesync".into(),
+                    "localized component fields (one component per locale) are not synced by this version of stagesync; localized fields inside components are".into(),
                 )),
+                FieldKind::Component { targets, .. } => {
+                    skipped_inside(content, targets, &mut shape.skipped, 0);
+                    shape.plain.push(field);
+                }
                 _ if field.localized => shape.localized.push(field),
                 _ => shape.plain.push(field),
             }
@@ -68,6 +79,60 @@ impl<'m> Shape<'m> {
 
     pub fn is_asset(&self) -> bool {
         self.model.asset.is_some()
+    }
+}
+
+/// Deepest component nesting the engine follows (Hygraph allows a few levels; cycles are
+/// impossible in a schema but cheap to guard against).
+pub const MAX_COMPONENT_DEPTH: usize = 6;
+
+/// Whether the engine syncs `field` of a component.
+pub fn synced_in_component(field: &Field) -> bool {
+    field.is_writable()
+        && !matches!(field.kind, FieldKind::Relation(_))
+        && !field_is_localized_component(field)
+}
+
+fn field_is_localized_component(field: &Field) -> bool {
+    field.localized && matches!(field.kind, FieldKind::Component { .. })
+}
+
+/// Lists fields inside the component types `targets` (and deeper) that are not synced.
+fn skipped_inside<'m>(
+    content: &'m ContentModel,
+    targets: &[String],
+    skipped: &mut Vec<(&'m Field, String)>,
+    depth: usize,
+) {
+    for name in targets {
+        let Some(component) = content.component(name) else {
+            continue;
+        };
+        for f in &component.fields {
+            let why = match (&f.access, &f.kind) {
+                (crate::model::Access::ReadOnly(reason), _) => Some(reason.clone()),
+                (_, FieldKind::Relation(_)) => Some(
+                    "relation inside a component: not synced by this version of stagesync".into(),
+                ),
+                (_, FieldKind::Component { .. }) if f.localized => Some(
+                    "localized component field inside a component: not synced by this version of stagesync".into(),
+                ),
+                (_, FieldKind::Component { .. }) if depth + 1 >= MAX_COMPONENT_DEPTH => Some(format!(
+                    "components nested deeper than {MAX_COMPONENT_DEPTH} levels are not synced"
+                )),
+                _ => None,
+            };
+            match (why, &f.kind) {
+                (Some(reason), _) if !skipped.iter().any(|(s, _)| std::ptr::eq(*s, f)) => {
+                    skipped.push((f, format!("{name}.{}: {reason}", f.name)));
+                }
+                (Some(_), _) => {}
+                (None, FieldKind::Component { targets, .. }) => {
+                    skipped_inside(content, targets, skipped, depth + 1)
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -134,6 +199,55 @@ pub fn selection(field: &Field, content: &ContentModel) -> String {
                 format!("{}{first} {{ __typename id }}", field.name)
             }
         }
-        FieldKind::Component { .. } => String::new(),
+        FieldKind::Component { targets, .. } => {
+            let first = if field.list { "(first: 100)" } else { "" };
+            format!(
+                "{}{first} {{ __typename {} }}",
+                field.name,
+                component_fragments(targets, content, 0)
+            )
+        }
     }
+}
+
+/// `... on Hero { ... }` for each component type: its synced fields, localized ones through
+/// `localizations` (every synced locale, the current one included).
+fn component_fragments(targets: &[String], content: &ContentModel, depth: usize) -> String {
+    let mut out = Vec::new();
+    for name in targets {
+        let Some(component) = content.component(name) else {
+            continue;
+        };
+        let mut plain = vec!["id".to_string()];
+        let mut localized = Vec::new();
+        for f in component.fields.iter().filter(|f| synced_in_component(f)) {
+            let sel = match &f.kind {
+                FieldKind::Component { targets, .. } => {
+                    if depth + 1 >= MAX_COMPONENT_DEPTH {
+                        continue;
+                    }
+                    let first = if f.list { "(first: 100)" } else { "" };
+                    format!(
+                        "{}{first} {{ __typename {} }}",
+                        f.name,
+                        component_fragments(targets, content, depth + 1)
+                    )
+                }
+                _ => selection(f, content),
+            };
+            if f.localized {
+                localized.push(sel);
+            } else {
+                plain.push(sel);
+            }
+        }
+        if !localized.is_empty() {
+            plain.push(format!(
+                "localizations(includeCurrent: true, locales: $locales) {{ locale {} }}",
+                localized.join(" ")
+            ));
+        }
+        out.push(format!("... on {name} {{ {} }}", plain.join(" ")));
+    }
+    out.join(" ")
 }

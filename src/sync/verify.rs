@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::canonical::{Entry, Version};
+use super::canonical::{map_embeds, Entry, Version};
 use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
@@ -214,6 +214,28 @@ fn compare(
             (Some(_), None) => report(format!("localization {l} missing in the destination")),
             (None, Some(_)) => report(format!("localization {l} only in the destination")),
             (None, None) => {}
+        }
+    }
+    for (k, ast) in &a.embeds {
+        let mut to_source = |ty: &str, id: &str| -> Result<String, ()> {
+            let mapped = map_target(&format!("{ty}:{id}"));
+            Ok(mapped
+                .split_once(':')
+                .map_or(mapped.clone(), |(_, s)| s.to_owned()))
+        };
+        let mapped = b
+            .embeds
+            .get(k)
+            .and_then(|d| map_embeds(d, &mut to_source).ok());
+        if mapped.as_ref() != Some(ast) {
+            report(format!(
+                "rich text {k}: source {} destination {}",
+                short(ast),
+                mapped
+                    .as_ref()
+                    .or_else(|| b.fields.get(k))
+                    .map_or("(absent)".into(), short)
+            ));
         }
     }
     for (k, targets) in &a.edges {

@@ -4,11 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::canonical::Version;
-use super::shape::Shape;
+use super::canonical::{canonical_value, map_embeds, Version, COMPONENT_LOCALIZATIONS};
+use super::shape::{selection, Shape};
 use super::SyncError;
 use crate::hygraph::{Client, ClientError, Idempotency};
-use crate::model::FieldKind;
+use crate::model::{ContentModel, Field, FieldKind};
 
 /// One mutation for one entry.
 #[derive(Debug, Clone)]
@@ -184,6 +184,8 @@ pub fn batches(ops: Vec<Op>, max_bytes: usize, max_mutations: usize) -> Vec<Vec<
 /// split in halves. Aliases that failed: retried alone once. A transport failure that retries
 /// could not cure ends the run (nothing of this batch is acknowledged).
 pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>, SyncError> {
+    let mut ops = ops;
+    resolve_components(client, &mut ops).await?;
     let mut out = Vec::with_capacity(ops.len());
     let mut stack = vec![(ops, false)];
     while let Some((ops, alone)) = stack.pop() {
@@ -281,7 +283,24 @@ pub fn content_data(
     let mut data = Map::new();
     for f in &shape.plain {
         let v = version.fields.get(&f.name).cloned().unwrap_or(Value::Null);
-        if create && v.is_null() {
+        if let FieldKind::Component { .. } = &f.kind {
+            // Every locale the comparison in `resolve_components` must see.
+            let mut locales: Vec<String> = vec![default_locale.to_owned()];
+            locales.extend(version.locales.keys().cloned());
+            locales_in(&v, &mut locales);
+            let locales: Vec<&String> = locales.iter().collect();
+            let input = if create {
+                component_create(shape.content, default_locale, f, &v)
+            } else {
+                Some(component_marker(shape, f, &v, default_locale, &locales))
+            };
+            if let Some(input) = input {
+                data.insert(f.name.clone(), input);
+            }
+            continue;
+        }
+        // Rich text referencing entries is written with the edges, once its targets exist.
+        if version.embeds.contains_key(&f.name) || (create && v.is_null()) {
             continue;
         }
         data.insert(f.name.clone(), v);
@@ -342,6 +361,422 @@ pub fn content_data(
     Value::Object(data)
 }
 
+/// Key of the placeholder `content_data` puts in update data for a component field: the
+/// executor replaces it with the whole-list write once it knows the destination's component ids
+/// (see [`resolve_components`]).
+const COMPONENTS_MARKER: &str = "__stagesyncComponents";
+
+/// The `...CreateOneInlineInput` / `...CreateManyInlineInput` of a component field holding the
+/// canonical value `value` (`None` for no value).
+fn component_create(
+    content: &ContentModel,
+    default_locale: &str,
+    field: &Field,
+    value: &Value,
+) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::Array(items) => Some(json!({ "create": items
+            .iter()
+            .map(|i| component_item(content, default_locale, field, i, None))
+            .collect::<Vec<_>>() })),
+        one => Some(json!({ "create": component_item(content, default_locale, field, one, None) })),
+    }
+}
+
+/// One component of a component field: its create data, wrapped in `{data, position}` when
+/// `position` is given, keyed by member type for unions.
+fn component_item(
+    content: &ContentModel,
+    default_locale: &str,
+    field: &Field,
+    value: &Value,
+    position: Option<Value>,
+) -> Value {
+    let typename = value
+        .get("__typename")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let data = component_data(content, default_locale, typename, value);
+    let inner = match position {
+        Some(p) => json!({ "data": data, "position": p }),
+        None => data,
+    };
+    match &field.kind {
+        FieldKind::Component { union: Some(_), .. } => json!({ typename: inner }),
+        _ => inner,
+    }
+}
+
+/// `<Component>CreateInput` from a component's canonical form: nulls left out, nested components
+/// as their own create inputs, localized values of the default locale at the top and the other
+/// locales under `localizations.create`.
+fn component_data(
+    content: &ContentModel,
+    default_locale: &str,
+    typename: &str,
+    value: &Value,
+) -> Value {
+    let mut data = Map::new();
+    let Some(component) = content.component(typename) else {
+        return Value::Object(data);
+    };
+    let put = |data: &mut Map<String, Value>, f: &Field, v: &Value| {
+        if v.is_null() {
+            return;
+        }
+        match &f.kind {
+            FieldKind::Component { .. } => {
+                if let Some(input) = component_create(content, default_locale, f, v) {
+                    data.insert(f.name.clone(), input);
+                }
+            }
+            _ => {
+                data.insert(f.name.clone(), v.clone());
+            }
+        }
+    };
+    for f in component.fields.iter().filter(|f| !f.localized) {
+        if let Some(v) = value.get(&f.name) {
+            put(&mut data, f, v);
+        }
+    }
+    let locs = value
+        .get(COMPONENT_LOCALIZATIONS)
+        .and_then(Value::as_object);
+    let mut others = Vec::new();
+    for (locale, values) in locs.into_iter().flatten() {
+        let mut loc = Map::new();
+        for f in component.fields.iter().filter(|f| f.localized) {
+            if let Some(v) = values.get(&f.name) {
+                put(&mut loc, f, v);
+            }
+        }
+        if locale == default_locale {
+            data.extend(loc);
+        } else {
+            others.push(json!({ "locale": locale, "data": loc }));
+        }
+    }
+    if !others.is_empty() {
+        data.insert(COMPONENT_LOCALIZATIONS.into(), json!({ "create": others }));
+    }
+    Value::Object(data)
+}
+
+/// Adds the locales of component localizations found in `value` to `out`.
+fn locales_in(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|i| locales_in(i, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == COMPONENT_LOCALIZATIONS {
+                    for l in v.as_object().into_iter().flat_map(|m| m.keys()) {
+                        if !out.contains(l) {
+                            out.push(l.clone());
+                        }
+                    }
+                }
+                locales_in(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The placeholder for writing component field `field` as `value` in an update (see
+/// [`COMPONENTS_MARKER`]).
+fn component_marker(
+    shape: &Shape<'_>,
+    field: &Field,
+    value: &Value,
+    default_locale: &str,
+    locales: &[&String],
+) -> Value {
+    let items: Vec<Value> = match value {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    let creates: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            component_item(
+                shape.content,
+                default_locale,
+                field,
+                i,
+                field.list.then(|| json!({ "end": true })),
+            )
+        })
+        .collect();
+    json!({ COMPONENTS_MARKER: {
+        "singular": shape.model.singular,
+        "select": selection(field, shape.content),
+        "locales": locales,
+        "list": field.list,
+        "union": matches!(&field.kind, FieldKind::Component { union: Some(_), .. }),
+        "desired": value,
+        "creates": creates,
+    }})
+}
+
+/// Replaces the component placeholders of update ops with real inputs: one query (split when
+/// too large) reads the destination's current value of each such field; a field already equal
+/// to the source is left out of the write, any other is written whole — its components
+/// deleted, the source's created in order.
+pub async fn resolve_components(client: &Client, ops: &mut [Op]) -> Result<(), SyncError> {
+    let marked: Vec<usize> = (0..ops.len())
+        .filter(|i| markers_of(&ops[*i]).next().is_some())
+        .collect();
+    let mut stack = vec![marked];
+    while let Some(chunk) = stack.pop() {
+        if chunk.is_empty() {
+            continue;
+        }
+        let (query, variables) = components_query(ops, &chunk);
+        let response = match client.graphql(&query, variables, Idempotency::Safe).await {
+            Ok(r) => r,
+            Err(ClientError::TooLarge { .. }) | Err(ClientError::TooComplex { .. })
+                if chunk.len() > 1 =>
+            {
+                let mut head = chunk;
+                let tail = head.split_off(head.len() / 2);
+                stack.push(tail);
+                stack.push(head);
+                continue;
+            }
+            Err(source) => return Err(SyncError::client(client.name().to_owned(), source)),
+        };
+        if let Some(err) = response.errors.first() {
+            return Err(SyncError::Read {
+                endpoint: client.name().to_owned(),
+                model: ops[chunk[0]].model.clone(),
+                message: format!(
+                    "reading the destination's components before a write: {}",
+                    err.message
+                ),
+            });
+        }
+        for i in chunk {
+            let current = response
+                .data
+                .as_ref()
+                .and_then(|d| d.get(format!("q{i}")))
+                .cloned()
+                .unwrap_or(Value::Null);
+            resolve_op(&mut ops[i], &current);
+        }
+    }
+    Ok(())
+}
+
+fn update_data_mut(op: &mut Op) -> Option<&mut Map<String, Value>> {
+    match &mut op.kind {
+        OpKind::Update { data, .. } => data.as_object_mut(),
+        OpKind::Upsert { update, .. } => update.as_object_mut(),
+        _ => None,
+    }
+}
+
+fn markers_of(op: &Op) -> impl Iterator<Item = &Value> {
+    let data = match &op.kind {
+        OpKind::Update { data, .. } => Some(data),
+        OpKind::Upsert { update, .. } => Some(update),
+        _ => None,
+    };
+    data.and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|d| d.values())
+        .filter_map(|v| v.get(COMPONENTS_MARKER))
+}
+
+/// The query reading the current component fields of the ops at `chunk`: one fragment per
+/// model, one aliased root field per op.
+fn components_query(ops: &[Op], chunk: &[usize]) -> (String, Value) {
+    let mut fragments: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    let mut locales: Vec<Value> = Vec::new();
+    let mut decls = vec!["$locales: [Locale!]!".to_owned()];
+    let mut fields = Vec::new();
+    let mut vars = Map::new();
+    for &i in chunk {
+        let op = &ops[i];
+        let selects = fragments.entry(op.model.as_str()).or_default();
+        let mut singular = "";
+        for m in markers_of(op) {
+            singular = m["singular"].as_str().unwrap_or_default();
+            if let Some(sel) = m["select"].as_str() {
+                if !selects.contains(&sel) {
+                    selects.push(sel);
+                }
+            }
+            for l in m["locales"].as_array().into_iter().flatten() {
+                if !locales.contains(l) {
+                    locales.push(l.clone());
+                }
+            }
+        }
+        let where_ = match &op.kind {
+            OpKind::Update { dest_id, .. } => json!({ "id": dest_id }),
+            OpKind::Upsert { key, value, .. } => json!({ key: value }),
+            _ => continue,
+        };
+        decls.push(format!("$w{i}: {}WhereUniqueInput!", op.model));
+        fields.push(format!(
+            "q{i}: {singular}(where: $w{i}, stage: DRAFT, locales: $locales) {{ ...Components{} }}",
+            op.model
+        ));
+        vars.insert(format!("w{i}"), where_);
+    }
+    vars.insert("locales".into(), Value::Array(locales));
+    let fragments: Vec<String> = fragments
+        .iter()
+        .map(|(model, selects)| {
+            format!(
+                "fragment Components{model} on {model} {{ {} }}",
+                selects.join(" ")
+            )
+        })
+        .collect();
+    (
+        format!(
+            "query StagesyncComponents({}) {{ {} }} {}",
+            decls.join(", "),
+            fields.join(" "),
+            fragments.join(" ")
+        ),
+        Value::Object(vars),
+    )
+}
+
+/// Replaces the placeholders of one op given the destination entry `current` (null: absent).
+fn resolve_op(op: &mut Op, current: &Value) {
+    let Some(data) = update_data_mut(op) else {
+        return;
+    };
+    let names: Vec<String> = data
+        .iter()
+        .filter(|(_, v)| v.get(COMPONENTS_MARKER).is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for name in names {
+        let Some(marker) = data
+            .remove(&name)
+            .and_then(|mut m| m.get_mut(COMPONENTS_MARKER).map(Value::take))
+        else {
+            continue;
+        };
+        let now = current.get(&name).cloned().unwrap_or(Value::Null);
+        if destination_canonical(&now) == marker["desired"] {
+            continue;
+        }
+        if let Some(input) = replacement(&marker, &now) {
+            data.insert(name, input);
+        }
+    }
+}
+
+/// The update inline input that turns `now` (the destination's value) into the marker's value.
+fn replacement(marker: &Value, now: &Value) -> Option<Value> {
+    let union = marker["union"].as_bool().unwrap_or(false);
+    let existing: Vec<Value> = match now {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    let creates = marker["creates"].as_array().cloned().unwrap_or_default();
+    if marker["list"].as_bool().unwrap_or(false) {
+        let deletes: Vec<Value> = existing
+            .iter()
+            .map(|c| {
+                let id = c.get("id").cloned().unwrap_or(Value::Null);
+                let ty = c
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if union {
+                    json!({ ty: { "id": id } })
+                } else {
+                    json!({ "id": id })
+                }
+            })
+            .collect();
+        let mut input = Map::new();
+        if !deletes.is_empty() {
+            input.insert("delete".into(), Value::Array(deletes));
+        }
+        if !creates.is_empty() {
+            input.insert("create".into(), Value::Array(creates));
+        }
+        return Some(Value::Object(input));
+    }
+    let mut input = Map::new();
+    if !existing.is_empty() {
+        input.insert("delete".into(), Value::Bool(true));
+    }
+    if let Some(item) = creates.into_iter().next() {
+        input.insert("create".into(), item);
+    }
+    (!input.is_empty()).then_some(Value::Object(input))
+}
+
+/// The destination's answer for a component field in the canonical form of `canonical.rs`,
+/// without the content model: component ids dropped, `localizations` lists keyed by locale,
+/// rich text as its AST, colours as rgba. (A rare false difference only costs a rewrite.)
+fn destination_canonical(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(destination_canonical).collect()),
+        Value::Object(map) if map.contains_key("__typename") => {
+            let mut out = std::collections::BTreeMap::new();
+            for (k, v) in map {
+                match k.as_str() {
+                    "id" => {}
+                    COMPONENT_LOCALIZATIONS => {
+                        let mut locs = Map::new();
+                        let mut sorted: Vec<&Value> = v.as_array().into_iter().flatten().collect();
+                        sorted.sort_by_key(|l| {
+                            l.get("locale").and_then(Value::as_str).map(str::to_owned)
+                        });
+                        for l in sorted {
+                            let Some(locale) = l.get("locale").and_then(Value::as_str) else {
+                                continue;
+                            };
+                            let fields: std::collections::BTreeMap<String, Value> = l
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .filter(|(k, _)| k.as_str() != "locale")
+                                .map(|(k, v)| (k.clone(), destination_canonical(v)))
+                                .collect();
+                            locs.insert(
+                                locale.to_owned(),
+                                Value::Object(fields.into_iter().collect()),
+                            );
+                        }
+                        out.insert(k.clone(), Value::Object(locs));
+                    }
+                    _ => {
+                        out.insert(k.clone(), destination_canonical(v));
+                    }
+                }
+            }
+            Value::Object(out.into_iter().collect())
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("raw") => {
+            canonical_value(&map["raw"])
+        }
+        Value::Object(map)
+            if map.len() == 2 && map.contains_key("hex") && map.contains_key("rgba") =>
+        {
+            match &map["rgba"] {
+                Value::Null => json!({ "hex": map["hex"] }),
+                rgba => json!({ "rgba": canonical_value(rgba) }),
+            }
+        }
+        other => canonical_value(other),
+    }
+}
+
 /// Builds the update data that sets every owned relation field of `version`, with targets
 /// mapped to destination ids by `dest_of(Type, sourceId)`. `Err` names a target that has no
 /// destination id yet. `fresh`: the entry was created without relations, so empty single
@@ -387,6 +822,26 @@ pub fn edges_data(
                 }
             }
         }
+    }
+    for (field, ast) in &version.embeds {
+        let mut missing = None;
+        let mut resolve = |ty: &str, id: &str| -> Result<String, SyncError> {
+            match dest_of(ty, id)? {
+                Some(dest) => Ok(dest),
+                None => {
+                    missing.get_or_insert_with(|| format!("{ty} {id}"));
+                    Ok(id.to_owned())
+                }
+            }
+        };
+        let mapped = map_embeds(ast, &mut resolve)?;
+        if let Some(target) = missing {
+            return Ok(Err(format!(
+                "{}.{field} (rich text) references {target}, which is not in the destination yet",
+                shape.model.name
+            )));
+        }
+        data.insert(field.clone(), mapped);
     }
     Ok(Ok(Value::Object(data)))
 }

@@ -212,6 +212,13 @@ pub fn normalized_dump(dump: &Value) -> Value {
                             f.remove(k);
                         }
                     }
+                    // Components have no identity across projects; rich-text embeds point at
+                    // entries by id.
+                    for k in ["fields", "localizations"] {
+                        if let Some(f) = o.get_mut(k) {
+                            normalize_embedded(f, &key_of);
+                        }
+                    }
                     if let Some(ls) = o.get_mut("localizations").and_then(Value::as_object_mut) {
                         for l in ls.values_mut() {
                             if let Some(l) = l.as_object_mut() {
@@ -251,6 +258,27 @@ pub fn normalized_dump(dump: &Value) -> Value {
         out.insert(model, Value::Object(list.into_iter().collect()));
     }
     Value::Object(out)
+}
+
+/// Drops component ids and maps rich-text `nodeId`s to identity keys, recursively.
+fn normalize_embedded(value: &mut Value, key_of: &std::collections::HashMap<String, String>) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("__typename") {
+                map.remove("id");
+            }
+            if let Some(Value::String(id)) = map.get("nodeId") {
+                let mapped = key_of
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| "<unmapped>".into());
+                map.insert("nodeId".into(), Value::String(mapped));
+            }
+            map.values_mut().for_each(|v| normalize_embedded(v, key_of));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| normalize_embedded(v, key_of)),
+        _ => {}
+    }
 }
 
 /// Every (model, identity key) that appears more than once.

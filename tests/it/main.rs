@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod emulator;
 mod emulator_schema;
+mod fields;
 mod harness;
 mod model;
 mod resilience;

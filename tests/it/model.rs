@@ -218,7 +218,10 @@ fn conference() -> ContentModel {
 fn conference_model_file_loads_with_its_relations() {
     let content = conference();
     let names: Vec<&str> = content.models.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["Asset", "Conference", "Event", "Speaker", "Talk"]);
+    assert_eq!(
+        names,
+        ["Asset", "Conference", "Event", "Page", "Speaker", "Talk"]
+    );
     assert_eq!(content.locales, ["en", "de"]);
     assert_eq!(content.default_locale, "en");
     assert_eq!(content.stages, ["DRAFT", "PUBLISHED"]);

@@ -116,6 +116,39 @@ fn owned_list_relation(content: &ContentModel) -> (String, String, String) {
     panic!("the conference model has an owned list relation");
 }
 
+/// Owners (by `owner.field`) currently holding `target` when the relation is one-to-many (a
+/// target then has one owner, and connecting it elsewhere moves it).
+async fn previous_owners(
+    pair: &Pair,
+    owner: &str,
+    field: &str,
+    target_model: &str,
+    target: &str,
+) -> Vec<String> {
+    let f = pair.content.model(owner).unwrap().field(field).unwrap();
+    let Some(reverse) = f
+        .relation()
+        .filter(|r| r.cardinality == stagesync::model::Cardinality::OneToMany)
+        .and_then(|r| r.reverse.clone())
+    else {
+        return Vec::new();
+    };
+    let t = pair.content.model(target_model).unwrap();
+    let data = pair
+        .source_gql(
+            &format!(
+                "query {{ t: {}(where: {{ id: \"{target}\" }}, stage: DRAFT) {{ {reverse} {{ id }} }} }}",
+                t.singular
+            ),
+            json!({}),
+        )
+        .await;
+    data["t"][reverse.as_str()]["id"]
+        .as_str()
+        .map(|s| vec![s.to_owned()])
+        .unwrap_or_default()
+}
+
 async fn ids_of(pair: &Pair, model: &str, stage: &str) -> Vec<String> {
     let m = pair.content.model(model).unwrap();
     let data = pair
@@ -224,6 +257,9 @@ async fn initial_sync_then_noop_then_each_single_change() {
         .last()
         .unwrap()
         .clone();
+    // When the target held by another owner on a one-to-many side, that owner's list changes too.
+    let previous_owners =
+        previous_owners(&pair, &owner, &rel_field, &rel_target, &new_target).await;
     pair.dest.reset_stats();
     pair.source_gql(
         &format!("mutation {{ update{owner}(where: {{ id: \"{owner_id}\" }}, data: {{ {rel_field}: {{ connect: [{{ where: {{ id: \"{new_target}\" }} }}] }} }}) {{ id }} }}"),
@@ -231,7 +267,8 @@ async fn initial_sync_then_noop_then_each_single_change() {
     )
     .await;
     pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[(&format!("update{owner}"), 1)]);
+    let moved_from = previous_owners.iter().filter(|o| **o != owner_id).count() as u64;
+    expect_writes(&pair, &[(&format!("update{owner}"), 1 + moved_from)]);
     pair.verify_passes().await;
 
     // Publish a draft-only entry: only the publish. (A fresh entry, so that no published entry
