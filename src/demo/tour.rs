@@ -145,8 +145,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     ));
     if opts.keep {
         say(&format!(
-            "\n--keep: the emulators keep running until Ctrl-C. Point stagesync or curl at them:\n   stagesync sync --config {}\n   curl -H 'Authorization: Bearer {source_token}' {}/__emulator/stats",
+            "\n--keep: the emulators keep running until Ctrl-C. Point stagesync or curl at them:\n   stagesync sync --config {}\n   curl -H \"Authorization: Bearer $(cat {})\" {}/__emulator/stats\n   (tokens are in files, never printed)",
             config_path.display(),
+            work.path().join("source.token").display(),
             source.url().trim_end_matches('/'),
         ));
         crate::commands::shutdown_signal().await;
