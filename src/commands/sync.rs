@@ -45,8 +45,9 @@ fn execute(
     json: bool,
 ) -> anyhow::Result<Exit> {
     let config = Config::load(&config_args.config, config_args.state_dir.as_deref())?;
+    // A damaged record surfaces as a clear error when the run reads it, before any write:
+    // every tracked entry is read (or scanned for deletions) before the apply phase.
     let store = Store::open(&config.state_dir)?;
-    store.check_records()?;
     let runtime = super::runtime()?;
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
     let mut opts = RunOptions::new(mode);

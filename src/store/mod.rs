@@ -263,6 +263,12 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
+    pub fn has_snapshot(&self, model: &str, id: &str) -> Result<bool, StoreError> {
+        self.snapshots
+            .contains_key(node_key(model, id))
+            .map_err(|e| self.io(e))
+    }
+
     /// Writes what one page read: records and snapshots (each tree atomically), then the
     /// checkpoint. Seen hashes are not acknowledgements, so a crash in between loses nothing.
     pub fn commit_page(

@@ -290,7 +290,7 @@ impl Engine<'_> {
                 let mut record = existing.clone().unwrap_or_default();
                 let mut explain = Vec::new();
                 let changed = record.seen != Some(hashes);
-                let snapshot_missing = changed || self.store.snapshot(&name, &entry.id)?.is_none();
+                let snapshot_missing = changed || !self.store.has_snapshot(&name, &entry.id)?;
                 if self.opts.explain && changed {
                     explain = match self
                         .store
