@@ -31,8 +31,6 @@ pub struct Version {
     pub locales: BTreeMap<String, BTreeMap<String, Value>>,
     /// Owned relation field → ordered targets `Type:id`.
     pub edges: BTreeMap<String, Vec<String>>,
-    /// Relation fields written from the other side → targets (order not significant).
-    pub reverse: BTreeMap<String, Vec<String>>,
     /// Rich-text fields whose AST embeds or links entries or assets (`nodeId` + `nodeType`),
     /// with source ids: written with the edges, once their targets exist.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -168,21 +166,16 @@ impl Version {
                 version.locales.insert(default_locale.to_owned(), values);
             }
         }
-        for (fields, target) in [
-            (&shape.owned, &mut version.edges),
-            (&shape.reverse, &mut version.reverse),
-        ] {
-            for field in fields {
-                let value = node.get(&field.name).unwrap_or(&Value::Null);
-                let targets = read_targets(value).map_err(|p| field_err(&field.name, &p))?;
-                if field.list && targets.len() >= 100 {
-                    return Err(field_err(
-                        &field.name,
-                        "holds 100 or more targets; stagesync reads at most 100 targets per relation field",
-                    ));
-                }
-                target.insert(field.name.clone(), targets);
+        for field in &shape.owned {
+            let value = node.get(&field.name).unwrap_or(&Value::Null);
+            let targets = read_targets(value).map_err(|p| field_err(&field.name, &p))?;
+            if field.list && targets.len() >= 100 {
+                return Err(field_err(
+                    &field.name,
+                    "holds 100 or more targets; stagesync reads at most 100 targets per relation field",
+                ));
             }
+            version.edges.insert(field.name.clone(), targets);
         }
         if shape.is_asset() {
             // The file's URL changes whenever the file does (a new handle), on both systems.

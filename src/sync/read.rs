@@ -33,7 +33,9 @@ pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) 
 
 pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
     let mut parts = vec!["id".to_string()];
-    for f in shape.plain.iter().chain(&shape.owned).chain(&shape.reverse) {
+    // Relation fields written from the other side are not read: the owning side carries the
+    // same edges, and their lists (an asset's back-links) can be huge.
+    for f in shape.plain.iter().chain(&shape.owned) {
         parts.push(selection(f, content));
     }
     if shape.is_asset() {

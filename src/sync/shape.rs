@@ -19,7 +19,7 @@ pub struct Shape<'m> {
     pub localized: Vec<&'m Field>,
     /// Relation fields written from this side.
     pub owned: Vec<&'m Field>,
-    /// Relation fields written from the other side (compared as sets by `verify`).
+    /// Relation fields written from the other side (not read: the owning side has the edges).
     pub reverse: Vec<&'m Field>,
     /// Fields stagesync does not write, with the reason.
     pub skipped: Vec<(&'m Field, String)>,
