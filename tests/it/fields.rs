@@ -400,12 +400,13 @@ fn exact_diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
                 exact_diff(&format!("{path}/{i}"), v, w, out);
             }
         }
-        (Value::Number(x), Value::Number(y)) => {
-            // `Value`'s equality treats 2 and 2.0 as different; the text shows it too.
-            if x.to_string() != y.to_string() || x.is_f64() != y.is_f64() {
-                out.push(format!("{path}: {x} != {y}"));
-            }
+        // 2 and 2.0 differ: a Float must stay a Float.
+        (Value::Number(x), Value::Number(y))
+            if x.to_string() != y.to_string() || x.is_f64() != y.is_f64() =>
+        {
+            out.push(format!("{path}: {x} != {y}"));
         }
+        (Value::Number(_), Value::Number(_)) => {}
         _ if a != b => out.push(format!("{path}: {a} != {b}")),
         _ => {}
     }
