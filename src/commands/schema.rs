@@ -166,6 +166,24 @@ pub(crate) fn tables(content: &ContentModel) -> String {
         let _ = writeln!(out, "\nComponent {}", c.name);
         field_table(&mut out, &c.fields);
     }
+    // What `sync` will not write, in the words `plan` uses, so a gap is visible before a run.
+    let skipped: Vec<String> = content
+        .models
+        .iter()
+        .flat_map(|m| {
+            crate::sync::shape::Shape::new(content, m)
+                .skipped
+                .into_iter()
+                .map(|(f, reason)| format!("  skipped {}.{}: {reason}", m.name, f.name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\nNot synced");
+        for line in skipped {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     if !content.enumerations.is_empty() {
         let _ = writeln!(out, "\nEnumerations");
         for e in &content.enumerations {

@@ -1105,6 +1105,13 @@ impl<'a> Generator<'a> {
                 def.field("reUpload", "Boolean");
             }
         }
+        // An input type may not be empty (upload-url assets have no writable localized plain
+        // value); Hygraph fills such a type with the same placeholder as an empty updateMany.
+        if update_many_loc.fields.is_empty() {
+            update_many_loc
+                .field("_", "String")
+                .describe("No fields in updateMany data input");
+        }
         if localized {
             create.field("localizations", format!("{name}CreateLocalizationsInput"));
             update.field("localizations", format!("{name}UpdateLocalizationsInput"));

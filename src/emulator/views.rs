@@ -306,6 +306,13 @@ impl ObjectValue for EntryView<'_, '_> {
             // Fields the content model does not describe (e.g. remote fields) read as stored.
             return Ok(json_value(info, self.field_value(name)));
         };
+        // Hygraph types list fields `[T!]!`: a list never written reads as empty.
+        if field.list
+            && !matches!(field.kind, FieldKind::Relation(_))
+            && self.field_value(name).is_null()
+        {
+            return Ok(ResolvedValue::list(Vec::new()));
+        }
         match &field.kind {
             FieldKind::Relation(_) => self.relation(info, field),
             FieldKind::Scalar {
@@ -424,6 +431,9 @@ impl ObjectValue for ComponentView<'_> {
             _ => self.map.get(name).cloned(),
         }
         .unwrap_or(Value::Null);
+        if value.is_null() && field.is_some_and(|f| f.list) {
+            return Ok(ResolvedValue::list(Vec::new()));
+        }
         Ok(match field.map(|f| &f.kind) {
             Some(FieldKind::Component { .. }) => {
                 component_views(self.cm, &self.stage, &self.locale, value)

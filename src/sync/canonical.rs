@@ -2,8 +2,8 @@
 //!
 //! An [`Entry`] holds the draft version and the version in each other stage. A [`Version`] holds
 //! plain fields, localized fields per locale, and relation targets split out (as
-//! `Type:sourceId`). System fields are dropped; objects are key-sorted recursively, so neither a
-//! Json field's key order nor the API's field order can create a false change.
+//! `Type:sourceId`). System fields are dropped; values are kept as read but hashed key-sorted,
+//! so neither a Json field's key order nor the API's field order can create a false change.
 //!
 //! Hashes are blake3 in derive-key mode with a context that carries the scheme version: one
 //! content hash, one edges hash (owned relation fields, ordered), one publication hash (which
@@ -83,8 +83,23 @@ fn hash_json<T: Serialize>(context: &str, value: &T) -> Hash {
 }
 
 impl Version {
+    /// Hash of the canonical form: values are kept as read (a Json field is written back with
+    /// the source's key order) but hashed key-sorted, so key order never reads as a change.
     pub fn content_hash(&self) -> Hash {
-        hash_json(CONTENT_CONTEXT, &(&self.fields, &self.locales, &self.file))
+        let canonical = |m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), canonical_value(v)))
+                .collect()
+        };
+        let locales: BTreeMap<&String, BTreeMap<String, Value>> = self
+            .locales
+            .iter()
+            .map(|(l, m)| (l, canonical(m)))
+            .collect();
+        hash_json(
+            CONTENT_CONTEXT,
+            &(&canonical(&self.fields), &locales, &self.file),
+        )
     }
 
     pub fn edges_hash(&self) -> Hash {
@@ -207,7 +222,7 @@ fn read_targets(value: &Value) -> Result<Vec<String>, String> {
 
 /// The value as it will be written: rich text as its AST, colours as rgba, components without
 /// their ids (they have no identity across projects) with their localized fields per synced
-/// locale, everything else as read, keys sorted.
+/// locale, everything else as read (hashes sort keys, see [`Version::content_hash`]).
 fn read_value(
     content: &ContentModel,
     locales: &[String],
@@ -230,7 +245,8 @@ fn read_value(
             _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
         },
         FieldKind::Component { .. } => read_component(content, locales, v),
-        _ => canonical_value(v),
+        // Kept as read: a Json object is written back in the source's key order.
+        _ => v.clone(),
     };
     match (field.list, value) {
         (true, Value::Array(items)) => Value::Array(items.iter().map(convert).collect()),
