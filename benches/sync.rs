@@ -326,13 +326,18 @@ async fn naive(s: &Setup) -> Measure {
                 true,
                 &[],
             );
-            let update = stagesync::sync::write::content_data(
+            let mut update = stagesync::sync::write::content_data(
                 &shape,
                 &e.draft,
                 &content.default_locale,
                 false,
                 &[],
             );
+            // The script rewrote components on create only: drop stagesync's component-list
+            // markers (which it resolves against the destination) from the update half.
+            if let Some(map) = update.as_object_mut() {
+                map.retain(|_, v| v.get("__stagesyncComponents").is_none());
+            }
             let q = format!(
                 "mutation($w: {m}WhereUniqueInput!, $u: {m}UpsertInput!) {{ upsert{m}(where: $w, upsert: $u) {{ id }} }}",
                 m = model.name
