@@ -523,6 +523,7 @@ async fn killed_at_any_moment_the_destination_converges() {
     let (field, is_string) = plain_field(&pair.content, "Talk").unwrap();
     let talks = ids_of(&pair, "Talk", "DRAFT").await;
     let mut kills = 0;
+    let mut aborts = 0;
     for i in 0..24u64 {
         // Keep giving the run something to do.
         let id = &talks[(i as usize * 7) % talks.len()];
@@ -536,12 +537,15 @@ async fn killed_at_any_moment_the_destination_converges() {
             // Die exactly between an acknowledged write and its commit.
             let phase = ["content", "edges", "publication", "content"][(i / 4) as usize % 4];
             cmd.env("STAGESYNC_CRASH_AT", format!("{phase}:{}", 1 + i % 3));
+            // A full pass has many batches in every phase, so the crash point is always met.
+            cmd.arg("--full");
             let status = tokio::task::spawn_blocking(move || cmd.status())
                 .await
                 .unwrap()
                 .unwrap();
             if !status.success() {
                 kills += 1;
+                aborts += 1;
             }
             continue;
         }
@@ -556,6 +560,10 @@ async fn killed_at_any_moment_the_destination_converges() {
         let _ = child.wait();
     }
     assert!(kills >= 20, "only {kills} runs were killed mid-way");
+    assert_eq!(
+        aborts, 6,
+        "every run told to die between a write and its commit did"
+    );
     pair.ok(&["sync"]).await;
     assert!(
         duplicates(&pair.dest.dump()).is_empty(),
