@@ -394,22 +394,23 @@ async fn a_damaged_or_foreign_store_is_refused_with_the_fix() {
 async fn config_errors_exit_2_with_one_message_per_problem() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "schedule = \"every five minutes\"\nstate_dir = \"{}\"\n[source]\nurl = \"not a url\"\ntoken_env = \"STAGESYNC_TEST_NO_SUCH_VARIABLE\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\ntoken_file = \"{}\"\n",
-            dir.path().join("state").display(),
-            dir.path().join("missing.token").display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new(super::common::stagesync_bin())
-        .args(["sync", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    // Runs `sync` on this config text; the config error must exit 2. Returns stderr.
+    let sync_with = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        let out = std::process::Command::new(super::common::stagesync_bin())
+            .args(["sync", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        err
+    };
+    let err = sync_with(&format!(
+        "schedule = \"every five minutes\"\nstate_dir = \"{}\"\n[source]\nurl = \"not a url\"\ntoken_env = \"STAGESYNC_TEST_NO_SUCH_VARIABLE\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\ntoken_file = \"{}\"\n",
+        dir.path().join("state").display(),
+        dir.path().join("missing.token").display()
+    ));
     for needle in [
         "schedule:",
         "source.url",
@@ -420,23 +421,9 @@ async fn config_errors_exit_2_with_one_message_per_problem() {
         assert!(err.contains(needle), "`{needle}` missing from: {err}");
     }
     // A wrong type and an unknown key are named too.
-    std::fs::write(&config, "[source]\nurl = \"http://127.0.0.1:9/\"\nrequests_per_second = \"fast\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n").unwrap();
-    let out = std::process::Command::new(super::common::stagesync_bin())
-        .args(["sync", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = sync_with("[source]\nurl = \"http://127.0.0.1:9/\"\nrequests_per_second = \"fast\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n");
     assert!(err.contains("requests_per_second"), "{err}");
-    std::fs::write(&config, "[source]\nurl = \"http://127.0.0.1:9/\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n[deletions]\nmaximum = 3\n").unwrap();
-    let out = std::process::Command::new(super::common::stagesync_bin())
-        .args(["sync", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = sync_with("[source]\nurl = \"http://127.0.0.1:9/\"\n[destination]\nurl = \"http://127.0.0.1:9/\"\n[deletions]\nmaximum = 3\n");
     assert!(err.contains("maximum"), "{err}");
     // Nothing was created for a config that never loaded.
     assert!(!dir.path().join("state").exists());
