@@ -156,9 +156,6 @@ pub struct PlanArgs {
     /// List the changed fields of each entry.
     #[arg(long)]
     pub explain: bool,
-    /// Compare against nothing acknowledged (what `sync --full` would write).
-    #[arg(long)]
-    pub full: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -27,7 +27,6 @@ pub fn run(args: SyncArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<Exit> {
-    let _ = args.full;
     execute(
         &args.config,
         RunMode::DryRun,

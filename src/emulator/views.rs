@@ -164,17 +164,8 @@ impl<'c, 'a> EntryView<'c, 'a> {
 
     fn localizations<'r>(&'r self, info: &'r ResolveInfo<'r>) -> ResolvedValue<'r> {
         let args = args_of(info);
-        let include_current = args
-            .get("includeCurrent")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let locales: Vec<String> = match args.get("locales").and_then(Value::as_array) {
-            Some(l) => l
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            None => self.ctx.cm.locales.clone(),
-        };
+        let include_current = include_current(&args);
+        let locales = string_list(&args, "locales").unwrap_or_else(|| self.ctx.cm.locales.clone());
         let mut out = Vec::new();
         for locale in locales {
             if (locale == self.locale && !include_current)
@@ -198,17 +189,8 @@ impl<'c, 'a> EntryView<'c, 'a> {
 
     fn document_in_stages<'r>(&'r self, info: &'r ResolveInfo<'r>) -> ResolvedValue<'r> {
         let args = args_of(info);
-        let include_current = args
-            .get("includeCurrent")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let stages: Vec<String> = match args.get("stages").and_then(Value::as_array) {
-            Some(l) => l
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            None => self.ctx.cm.stages.clone(),
-        };
+        let include_current = include_current(&args);
+        let stages = string_list(&args, "stages").unwrap_or_else(|| self.ctx.cm.stages.clone());
         let store = self.ctx.store.borrow();
         let mut out = Vec::new();
         if let Some(entry) = store.entry(&self.model.name, &self.id) {
@@ -676,4 +658,20 @@ impl ObjectValue for NodeRef<'_, '_, '_> {
 /// `{ count }` of the deprecated `...Many<Plural>` mutations.
 pub(crate) fn batch_payload<'r>(count: usize) -> ResolvedValue<'r> {
     json_object("BatchPayload", json!({ "count": count }))
+}
+
+/// The `includeCurrent` argument of `localizations` and `documentInStages`.
+fn include_current(args: &serde_json::Map<String, Value>) -> bool {
+    args.get("includeCurrent")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// A list-of-enum argument (`locales`, `stages`) as strings; `None` when absent.
+fn string_list(args: &serde_json::Map<String, Value>, key: &str) -> Option<Vec<String>> {
+    args.get(key).and_then(Value::as_array).map(|l| {
+        l.iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    })
 }
