@@ -604,7 +604,16 @@ mod tests {
             |s| FakeRunner::new(s, Duration::from_millis(10), 0),
             Some(Utc::now().timestamp_millis()),
         );
-        let status: StatusView = request(&h, Request::Status).await;
+        // The socket answers while the scheduler is still starting; wait for readiness, then
+        // check that readiness did not start a catch-up run.
+        let mut status: StatusView = request(&h, Request::Status).await;
+        for _ in 0..100 {
+            if status.daemon != Phase::Starting {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = request(&h, Request::Status).await;
+        }
         assert_eq!(status.daemon, Phase::Idle);
         assert!(status.next_scheduled.is_some());
         assert!(runner.modes().is_empty());
