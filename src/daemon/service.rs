@@ -653,7 +653,9 @@ mod tests {
         let (h, runner) = start_service(
             NEVER_SOON,
             Duration::from_secs(60),
-            |s| FakeRunner::new(s, Duration::from_millis(700), 0),
+            // Long enough that the second trigger and the status request land during the run,
+            // even on a loaded machine.
+            |s| FakeRunner::new(s, Duration::from_millis(2500), 0),
             Some(Utc::now().timestamp_millis()),
         );
         let answer: TriggerAnswer = request(&h, Request::Trigger { full: false }).await;
