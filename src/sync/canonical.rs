@@ -77,28 +77,67 @@ pub fn canonical_value(value: &Value) -> Value {
 
 fn hash_json<T: Serialize>(context: &str, value: &T) -> Hash {
     let mut hasher = blake3::Hasher::new_derive_key(context);
-    // Serializing BTreeMaps and canonical values is deterministic and cannot fail.
-    serde_json::to_writer(&mut hasher, value).expect("hashing serializable value");
+    {
+        // serde_json writes in many small pieces; blake3 is much faster fed whole chunks.
+        let mut out = std::io::BufWriter::with_capacity(8 * 1024, &mut hasher);
+        // Serializing BTreeMaps and canonical values is deterministic and cannot fail.
+        serde_json::to_writer(&mut out, value).expect("hashing serializable value");
+        std::io::Write::flush(&mut out).expect("hashing into memory");
+    }
     *hasher.finalize().as_bytes()
+}
+
+/// Serializes a JSON value as [`canonical_value`] of it would serialize — object keys sorted,
+/// recursively — without building the sorted copy (hashing every entry of every page is the
+/// no-op rerun's main cost).
+struct Sorted<'a>(&'a Value);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(map) => {
+                let mut keys: Vec<(&String, &Value)> = map.iter().collect();
+                keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(keys.len()))?;
+                for (k, v) in keys {
+                    out.serialize_entry(k, &Sorted(v))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    out.serialize_element(&Sorted(v))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// A field map serialized with [`Sorted`] values (the map itself is already key-ordered).
+struct SortedFields<'a>(&'a BTreeMap<String, Value>);
+
+impl Serialize for SortedFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, Sorted(v))))
+    }
 }
 
 impl Version {
     /// Hash of the canonical form: values are kept as read (a Json field is written back with
     /// the source's key order) but hashed key-sorted, so key order never reads as a change.
     pub fn content_hash(&self) -> Hash {
-        let canonical = |m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
-            m.iter()
-                .map(|(k, v)| (k.clone(), canonical_value(v)))
-                .collect()
-        };
-        let locales: BTreeMap<&String, BTreeMap<String, Value>> = self
+        let locales: BTreeMap<&String, SortedFields<'_>> = self
             .locales
             .iter()
-            .map(|(l, m)| (l, canonical(m)))
+            .map(|(l, m)| (l, SortedFields(m)))
             .collect();
         hash_json(
             CONTENT_CONTEXT,
-            &(&canonical(&self.fields), &locales, &self.file),
+            &(&SortedFields(&self.fields), &locales, &self.file),
         )
     }
 
@@ -356,12 +395,19 @@ fn read_component(content: &ContentModel, locales: &[String], value: &Value) -> 
 }
 
 impl Entry {
+    /// All four hashes; each version's content and edges hashes are computed once.
     pub fn hashes(&self) -> Hashes {
+        let stages: BTreeMap<&String, (Hash, Hash)> = self
+            .stages
+            .iter()
+            .map(|(s, v)| (s, (v.content_hash(), v.edges_hash())))
+            .collect();
+        let contents: BTreeMap<&String, Hash> = stages.iter().map(|(s, h)| (*s, h.0)).collect();
         Hashes {
             content: self.draft.content_hash(),
             edges: self.draft.edges_hash(),
-            publication: self.publication_hash(),
-            publication_content: self.publication_content_hash(),
+            publication: hash_json(PUBLICATION_CONTEXT, &stages),
+            publication_content: hash_json(PUBLICATION_CONTENT_CONTEXT, &contents),
         }
     }
 
@@ -464,6 +510,41 @@ mod tests {
             canonical_value(&json!({"a": {"x": [1, {"j": 2, "k": 1}], "y": 2}, "b": 1})),
         );
         assert_ne!(va.content_hash(), vc.content_hash());
+    }
+
+    #[test]
+    fn sorted_hashing_matches_hashing_the_canonical_copy() {
+        // Stored hashes must not change with the allocation-free serializer.
+        let mut v = Version::default();
+        v.fields.insert(
+            "meta".into(),
+            json!({ "z": [{ "b": 1, "a": 2.5 }], "a": { "y": null, "x": "s" } }),
+        );
+        v.fields.insert("title".into(), json!("t"));
+        v.locales
+            .entry("de".into())
+            .or_default()
+            .insert("body".into(), json!({ "k2": true, "k1": [3, 2] }));
+        let canonical = |m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+            m.iter()
+                .map(|(k, v)| (k.clone(), canonical_value(v)))
+                .collect()
+        };
+        let locales: BTreeMap<&String, BTreeMap<String, Value>> =
+            v.locales.iter().map(|(l, m)| (l, canonical(m))).collect();
+        let expected = hash_json(CONTENT_CONTEXT, &(&canonical(&v.fields), &locales, &v.file));
+        assert_eq!(v.content_hash(), expected);
+
+        let mut e = Entry {
+            draft: v.clone(),
+            ..Default::default()
+        };
+        v.fields.insert("title".into(), json!("published"));
+        e.stages.insert("PUBLISHED".into(), v);
+        let h = e.hashes();
+        assert_eq!(h.publication, e.publication_hash());
+        assert_eq!(h.publication_content, e.publication_content_hash());
+        assert_eq!(h.content, e.draft.content_hash());
     }
 
     #[test]

@@ -313,7 +313,7 @@ impl Engine<'_> {
                 }
                 seen.insert(entry.id.clone());
                 self.record.models[m].read += 1;
-                if let Some(w) = plan_entry(m, entry, &record, full, explain) {
+                if let Some(w) = plan_entry(m, entry, &hashes, &record, full, explain) {
                     work.push(w);
                 } else {
                     self.record.models[m].unchanged += 1;
@@ -1139,11 +1139,11 @@ fn select(entry: &Entry, sel: Sel) -> &Version {
 fn plan_entry(
     m: usize,
     entry: &Entry,
+    seen: &crate::store::Hashes,
     record: &NodeRecord,
     full: bool,
     explain: Vec<String>,
 ) -> Option<Work> {
-    let seen = entry.hashes();
     // A full pass forgets what was acknowledged, but not what the destination is known to hold
     // (its id, its stages), so it rewrites everything without duplicating or over-unpublishing.
     let acked = if full {
@@ -1189,15 +1189,15 @@ fn plan_entry(
         Some(published) if publication_changed || new => {
             // Make the draft hold the published version (unless it already does), publish it,
             // then write the newer draft if there is one.
-            if new || acked.content != Some(published.content_hash()) {
+            let (content, edges) = (published.content_hash(), published.edges_hash());
+            if new || acked.content != Some(content) {
                 w.content = Some(Sel::Published);
             }
-            if new || acked.edges != Some(published.edges_hash()) {
+            if new || acked.edges != Some(edges) {
                 w.edges = Some(Sel::Published);
             }
             w.publish = true;
-            w.drafts =
-                published.content_hash() != seen.content || published.edges_hash() != seen.edges;
+            w.drafts = content != seen.content || edges != seen.edges;
         }
         _ => {
             if new || acked.content != Some(seen.content) {
