@@ -99,7 +99,7 @@ impl Store {
         let db = sled::Config::new()
             .path(&path)
             // Bounded cache: memory must not grow with the project.
-            .cache_capacity(32 * 1024 * 1024)
+            .cache_capacity(16 * 1024 * 1024)
             .open()
             .map_err(|e| classify_open_error(&path, e))?;
         let open = |name: &str| {

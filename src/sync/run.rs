@@ -694,6 +694,7 @@ impl Engine<'_> {
                             value,
                             create: content_data(shape, version, &default_locale, true, &[]),
                             update: content_data(shape, version, &default_locale, false, &[]),
+                            echo: Vec::new(),
                         },
                         None => {
                             id_creates.push((w.model, w.id.clone()));

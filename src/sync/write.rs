@@ -26,6 +26,9 @@ pub enum OpKind {
         value: Value,
         create: Value,
         update: Value,
+        /// Component fields left out of `update` and read back in the answer instead: (field,
+        /// placeholder). Filled by [`execute`]; see [`defer_upsert_components`].
+        echo: Vec<(String, Value)>,
     },
     /// Create without a unique key (not idempotent: never retried after a lost answer).
     Create {
@@ -65,9 +68,16 @@ impl Op {
                 value,
                 create,
                 update,
+                echo,
             } => (
                 format!("${w}: {m}WhereUniqueInput!, ${d}: {m}UpsertInput!"),
-                format!("m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id }}"),
+                format!(
+                    "m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id {} }}",
+                    echo.iter()
+                        .filter_map(|(_, marker)| marker["select"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
                 vec![
                     (w, json!({ key: value })),
                     (d, json!({ "create": create, "update": update })),
@@ -142,6 +152,27 @@ fn render_batch(ops: &[Op]) -> (String, Value) {
     let mut decls = Vec::new();
     let mut fields = Vec::new();
     let mut vars = Map::new();
+    // Component selections read back by upserts name `$locales` (see `shape::selection`).
+    let mut locales: Vec<Value> = Vec::new();
+    for op in ops {
+        if let OpKind::Upsert { echo, .. } = &op.kind {
+            for l in echo
+                .iter()
+                .flat_map(|(_, m)| m["locales"].as_array().into_iter().flatten())
+            {
+                if !locales.contains(l) {
+                    locales.push(l.clone());
+                }
+            }
+        }
+    }
+    if ops
+        .iter()
+        .any(|op| matches!(&op.kind, OpKind::Upsert { echo, .. } if !echo.is_empty()))
+    {
+        decls.push("$locales: [Locale!]!".to_owned());
+        vars.insert("locales".into(), Value::Array(locales));
+    }
     for (i, op) in ops.iter().enumerate() {
         let (decl, field, v) = op.render(i);
         decls.push(decl);
@@ -185,7 +216,94 @@ pub fn batches(ops: Vec<Op>, max_bytes: usize, max_mutations: usize) -> Vec<Vec<
 /// could not cure ends the run (nothing of this batch is acknowledged).
 pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>, SyncError> {
     let mut ops = ops;
+    defer_upsert_components(&mut ops);
     resolve_components(client, &mut ops).await?;
+    let (mut out, follow_ups) = send(client, ops).await?;
+    if follow_ups.is_empty() {
+        return Ok(out);
+    }
+    // Upserts that met an existing entry whose components differ: write those fields whole,
+    // now that the answer told us the destination's component ids. The upsert counts as done
+    // only when its follow-up is.
+    let (at, follow_ups): (Vec<usize>, Vec<Op>) = follow_ups.into_iter().unzip();
+    let (done, _) = send(client, follow_ups).await?;
+    for (op, outcome) in done {
+        let Some(i) = at
+            .iter()
+            .copied()
+            .find(|&i| out[i].0.source_id == op.source_id && out[i].0.model == op.model)
+        else {
+            continue;
+        };
+        if let Outcome::Failed(message) = outcome {
+            out[i].1 = Outcome::Failed(format!("its components were not written: {message}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Moves the component placeholders out of each upsert's update half into its `echo`: an
+/// upsert usually creates (the create half holds the components), so reading the destination's
+/// component ids first would cost a request per batch for nothing. The answer selects those
+/// fields instead; where it shows an existing entry with other components, [`echo_follow_up`]
+/// writes them.
+fn defer_upsert_components(ops: &mut [Op]) {
+    for op in ops {
+        let OpKind::Upsert { update, echo, .. } = &mut op.kind else {
+            continue;
+        };
+        let Some(data) = update.as_object_mut() else {
+            continue;
+        };
+        let names: Vec<String> = data
+            .iter()
+            .filter(|(_, v)| v.get(COMPONENTS_MARKER).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for name in names {
+            if let Some(marker) = data
+                .remove(&name)
+                .and_then(|mut m| m.get_mut(COMPONENTS_MARKER).map(Value::take))
+            {
+                echo.push((name, marker));
+            }
+        }
+    }
+}
+
+/// The update that makes an upserted entry's components equal the source's, given the
+/// upsert's answer `answer` (`None`: they already are).
+fn echo_follow_up(op: &Op, dest_id: &str, answer: &Value) -> Option<Op> {
+    let OpKind::Upsert { echo, .. } = &op.kind else {
+        return None;
+    };
+    let mut data = Map::new();
+    for (name, marker) in echo {
+        let now = answer.get(name).cloned().unwrap_or(Value::Null);
+        if destination_canonical(&now) == marker["desired"] {
+            continue;
+        }
+        if let Some(input) = replacement(marker, &now) {
+            data.insert(name.clone(), input);
+        }
+    }
+    (!data.is_empty()).then(|| Op {
+        model: op.model.clone(),
+        source_id: op.source_id.clone(),
+        kind: OpKind::Update {
+            dest_id: dest_id.to_owned(),
+            data: Value::Object(data),
+        },
+    })
+}
+
+/// Sends ops in batches (see [`execute`]); also returns, by index into the outcomes, the
+/// follow-up writes upserts need (see [`echo_follow_up`]).
+async fn send(
+    client: &Client,
+    ops: Vec<Op>,
+) -> Result<(Vec<(Op, Outcome)>, Vec<(usize, Op)>), SyncError> {
+    let mut follow_ups = Vec::new();
     let mut out = Vec::with_capacity(ops.len());
     let mut stack = vec![(ops, false)];
     while let Some((ops, alone)) = stack.pop() {
@@ -218,6 +336,24 @@ pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>
                     match (error, value) {
                         (None, Some(v)) => {
                             let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+                            match &id {
+                                Some(dest) => {
+                                    if let Some(f) = echo_follow_up(&op, dest, v) {
+                                        follow_ups.push((out.len(), f));
+                                    }
+                                }
+                                None if matches!(&op.kind, OpKind::Upsert { echo, .. } if !echo.is_empty()) =>
+                                {
+                                    out.push((
+                                        op,
+                                        Outcome::Failed(
+                                            "the answer had no id for this upsert".into(),
+                                        ),
+                                    ));
+                                    continue;
+                                }
+                                None => {}
+                            }
                             out.push((op, Outcome::Done(id)));
                         }
                         (Some(err), _) if single => {
@@ -267,7 +403,7 @@ pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>
             Err(source) => return Err(SyncError::client(client.name().to_owned(), source)),
         }
     }
-    Ok(out)
+    Ok((out, follow_ups))
 }
 
 /// Builds the data of a content write. `create`: a create input (no nulls, localizations as
