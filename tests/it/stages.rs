@@ -176,6 +176,33 @@ async fn each_stage_keeps_its_own_version() {
         stages_of(&dest_article(&pair, "draft-only").await),
         ["DRAFT"]
     );
+    // The emulator serves QA like any stage, and no stage the schema lacks.
+    let qa = pair
+        .dest_gql(
+            "query { articles(stage: QA, first: 100) { slug } }",
+            json!({}),
+        )
+        .await;
+    let mut slugs: Vec<&str> = qa["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap())
+        .collect();
+    slugs.sort();
+    assert_eq!(slugs, ["qa-only", "same", "three"]);
+    let unknown = pair
+        .dest_client()
+        .graphql(
+            "query { articles(stage: STAGING, first: 1) { slug } }",
+            json!({}),
+            stagesync::hygraph::Idempotency::Safe,
+        )
+        .await;
+    assert!(
+        unknown.map_or(true, |r| !r.errors.is_empty()),
+        "an unknown stage was accepted"
+    );
 
     // A rerun writes nothing.
     pair.dest.reset_stats();
