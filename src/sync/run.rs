@@ -1490,3 +1490,142 @@ fn plan_publication(
         w.publish_drafts = with_draft;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn version(body: &str) -> Version {
+        let mut v = Version::default();
+        v.fields.insert("body".into(), json!(body));
+        v
+    }
+
+    fn entry(draft: &str, stages: &[(&str, &str)]) -> Entry {
+        Entry {
+            id: "e1".into(),
+            draft: version(draft),
+            stages: stages
+                .iter()
+                .map(|(s, b)| (s.to_string(), version(b)))
+                .collect(),
+        }
+    }
+
+    fn configured() -> Vec<String> {
+        vec!["PUBLISHED".into(), "QA".into()]
+    }
+
+    /// The record after a sync of `e` acknowledged everything.
+    fn synced(e: &Entry) -> NodeRecord {
+        let mut acked = Acked {
+            content: Some(e.draft.content_hash()),
+            edges: Some(e.draft.edges_hash()),
+            stages: Some(Vec::new()),
+            ..Default::default()
+        };
+        for (s, v) in &e.stages {
+            set_stage(&mut acked, &configured(), s, Some(key(v)));
+        }
+        refresh_publication(&mut acked, &configured());
+        NodeRecord {
+            seen: Some(e.hashes()),
+            acked,
+            dest_id: Some("d1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn plan(e: &Entry, record: &NodeRecord) -> Option<Work> {
+        plan_entry(0, e, record, false, Vec::new(), &configured())
+    }
+
+    #[test]
+    fn one_version_in_every_stage_is_one_round() {
+        let e = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.content, Some(Sel::Draft));
+        assert_eq!(w.edges, Some(Sel::Draft));
+        assert_eq!(w.publish, ["PUBLISHED", "QA"]);
+        assert!(w.rounds.is_empty() && !w.drafts && w.publish_drafts.is_empty());
+        assert!(plan(&e, &synced(&e)).is_none(), "synced: nothing to do");
+    }
+
+    #[test]
+    fn three_versions_are_two_rounds_then_the_draft() {
+        let e = entry("draft", &[("PUBLISHED", "p"), ("QA", "q")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("PUBLISHED".into())));
+        assert_eq!(w.publish, ["PUBLISHED"]);
+        assert_eq!(w.rounds.len(), 1);
+        assert_eq!(w.rounds[0].sel, Sel::Stage("QA".into()));
+        assert_eq!(w.rounds[0].to, ["QA"]);
+        assert!(
+            w.rounds[0].content && !w.rounds[0].edges,
+            "same (empty) edges"
+        );
+        assert!(w.drafts && w.publish_drafts.is_empty());
+    }
+
+    #[test]
+    fn a_stage_holding_the_draft_is_published_after_it() {
+        let e = entry("v2", &[("PUBLISHED", "v1"), ("QA", "v2")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.publish, ["PUBLISHED"]);
+        assert!(w.rounds.is_empty());
+        assert!(w.drafts);
+        assert_eq!(w.publish_drafts, ["QA"]);
+    }
+
+    #[test]
+    fn only_the_changed_stage_is_republished() {
+        let before = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let record = synced(&before);
+        let after = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v2")]);
+        let w = plan(&after, &record).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("QA".into())));
+        assert_eq!(w.edges, None);
+        assert_eq!(w.publish, ["QA"]);
+        assert!(w.drafts && w.unpublish.is_empty());
+    }
+
+    #[test]
+    fn leaving_one_stage_unpublishes_from_that_stage_only() {
+        let before = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let record = synced(&before);
+        let after = entry("v1", &[("PUBLISHED", "v1")]);
+        let w = plan(&after, &record).unwrap();
+        assert_eq!(w.unpublish, ["QA"]);
+        assert!(w.content.is_none() && w.edges.is_none() && w.publish.is_empty());
+    }
+
+    #[test]
+    fn a_half_done_entry_resumes_with_the_missing_stage() {
+        let e = entry("draft", &[("PUBLISHED", "p"), ("QA", "q")]);
+        // Killed after PUBLISHED's round: the destination's draft holds PUBLISHED's version.
+        let mut acked = Acked {
+            content: Some(e.stages["PUBLISHED"].content_hash()),
+            edges: Some(e.stages["PUBLISHED"].edges_hash()),
+            stages: Some(Vec::new()),
+            ..Default::default()
+        };
+        set_stage(
+            &mut acked,
+            &configured(),
+            "PUBLISHED",
+            Some(key(&e.stages["PUBLISHED"])),
+        );
+        refresh_publication(&mut acked, &configured());
+        assert_ne!(acked.publication, Some(e.publication_hash()));
+        let record = NodeRecord {
+            acked,
+            dest_id: Some("d1".into()),
+            ..Default::default()
+        };
+        let w = plan(&e, &record).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("QA".into())));
+        assert_eq!(w.publish, ["QA"]);
+        assert!(w.rounds.is_empty() && w.drafts);
+    }
+}

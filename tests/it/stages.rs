@@ -264,6 +264,27 @@ async fn each_stage_keeps_its_own_version() {
     pair.dest.reset_stats();
     pair.ok(&["sync"]).await;
     expect_writes(&pair, &[]);
+
+    // A QA version changed in the destination behind stagesync's back: verify names that stage
+    // only; a full pass puts it right.
+    for doc in [
+        "mutation { updateArticle(where: { slug: \"qa-only\" }, data: { body: \"tampered\" }) { id } }",
+        "mutation { publishArticle(where: { slug: \"qa-only\" }, to: [QA], locales: [en, de]) { id } }",
+        "mutation { updateArticle(where: { slug: \"qa-only\" }, data: { body: \"q\" }) { id } }",
+    ] {
+        pair.dest_gql(doc, json!({})).await;
+    }
+    let out = pair.run(&["verify"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("[QA]: field body"), "{err}");
+    assert!(
+        !err.contains("[DRAFT]") && !err.contains("[PUBLISHED]"),
+        "{err}"
+    );
+    pair.ok(&["sync", "--full"]).await;
+    pair.verify_passes().await;
+    assert_same_content(&pair);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
