@@ -43,6 +43,11 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
         if cause.is::<UsageError>() || cause.is::<crate::config::ConfigError>() {
             return Exit::Usage;
         }
+        if let Some(e) = cause.downcast_ref::<crate::sync::SyncError>() {
+            if e.is_config() {
+                return Exit::Usage;
+            }
+        }
     }
     Exit::Failure
 }

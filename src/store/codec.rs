@@ -5,7 +5,7 @@ use bincode::Options;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Bumped whenever a stored record changes shape.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {

@@ -31,8 +31,23 @@ pub struct Acked {
     pub locales: Vec<String>,
     /// Non-draft stages the destination holds this entry in; `None` when unknown.
     pub stages: Option<Vec<String>>,
+    /// The version the destination acknowledged in each non-draft stage of `stages`; a stage
+    /// held without one holds an unknown version. Kept per stage so that an interrupted run
+    /// resumes with the stages it had not published yet, and a change of one stage's version
+    /// republishes that stage only.
+    pub published: Vec<StageAck>,
     /// For assets: the source file (url) the destination's asset holds.
     pub file: Option<String>,
+}
+
+/// What the destination acknowledged holding in one non-draft stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageAck {
+    pub stage: String,
+    /// Content hash of the version published there.
+    pub content: Hash,
+    /// Edges hash of the version published there.
+    pub edges: Hash,
 }
 
 /// One tracked entry: `nodes` tree, key `<Model>\0<source id>`.

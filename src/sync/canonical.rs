@@ -429,6 +429,14 @@ impl Entry {
         hash_json(PUBLICATION_CONTEXT, &stages)
     }
 
+    /// Content and edges hashes of each non-draft stage's version.
+    pub fn stage_keys(&self) -> BTreeMap<String, (Hash, Hash)> {
+        self.stages
+            .iter()
+            .map(|(s, v)| (s.clone(), (v.content_hash(), v.edges_hash())))
+            .collect()
+    }
+
     /// The version other stages are published from (PUBLISHED first, else the first stage).
     pub fn published_version(&self) -> Option<&Version> {
         self.stages
@@ -443,6 +451,17 @@ impl Entry {
     pub fn from_bytes(bytes: &[u8]) -> Option<Entry> {
         serde_json::from_slice(bytes).ok()
     }
+}
+
+/// The publication and publication-content hashes of a stage state (stage → content and edges
+/// hashes), equal to [`Entry::publication_hash`] and [`Entry::publication_content_hash`] of an
+/// entry holding those versions: so the store can describe what the destination holds.
+pub fn publication_hashes(stages: &BTreeMap<String, (Hash, Hash)>) -> (Hash, Hash) {
+    let content: BTreeMap<&String, Hash> = stages.iter().map(|(s, (c, _))| (s, *c)).collect();
+    (
+        hash_json(PUBLICATION_CONTEXT, stages),
+        hash_json(PUBLICATION_CONTENT_CONTEXT, &content),
+    )
 }
 
 /// Field names that differ between two versions (for `plan --explain`).
@@ -573,6 +592,23 @@ mod tests {
             vec!["Speaker:1".into(), "Speaker:2".into()],
         );
         assert_ne!(h4.edges, e.hashes().edges);
+    }
+
+    #[test]
+    fn publication_hashes_of_a_stage_state_match_the_entry() {
+        let mut e = Entry::default();
+        assert_eq!(
+            publication_hashes(&e.stage_keys()),
+            (e.publication_hash(), e.publication_content_hash())
+        );
+        e.draft.fields.insert("title".into(), json!("a"));
+        e.stages.insert("PUBLISHED".into(), e.draft.clone());
+        e.draft.fields.insert("title".into(), json!("b"));
+        e.stages.insert("QA".into(), e.draft.clone());
+        assert_eq!(
+            publication_hashes(&e.stage_keys()),
+            (e.publication_hash(), e.publication_content_hash())
+        );
     }
 
     #[test]

@@ -54,6 +54,34 @@ pub fn check(
     }
 }
 
+/// The configured stages, each of which must exist in both schemas' `Stage` enum: a stage
+/// only one side has cannot be synced, and silently skipping it would leave it stale.
+pub fn stages(
+    configured: &[String],
+    source: &ContentModel,
+    dest: &ContentModel,
+) -> Result<Vec<String>, SyncError> {
+    let mut problems = Vec::new();
+    for stage in configured {
+        let missing: Vec<&str> = [("source", source), ("destination", dest)]
+            .into_iter()
+            .filter(|(_, m)| !m.stages.contains(stage))
+            .map(|(side, _)| side)
+            .collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{stage} is missing in the {}",
+                missing.join(" and ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(configured.to_vec())
+    } else {
+        Err(SyncError::UnknownStages(problems))
+    }
+}
+
 fn describe(field: &Field) -> String {
     let base = match &field.kind {
         FieldKind::Scalar { scalar } => format!("{scalar:?}"),

@@ -97,6 +97,11 @@ pub enum SyncError {
     Incompatible(Vec<String>),
     #[error("config names models the source does not have: {}; `stagesync schema <source URL>` lists them", .0.join(", "))]
     UnknownModels(Vec<String>),
+    #[error(
+        "config `stages` names stages the schemas do not have: {}. Remove them from `stages`, or add the stage to that project (Project settings → Content stages)",
+        .0.join("; ")
+    )]
+    UnknownStages(Vec<String>),
     #[error("identity.{model} = \"{field}\": {problem}")]
     Identity {
         model: String,
@@ -127,6 +132,14 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The config asks for something the schemas do not have: a configuration error.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            SyncError::UnknownModels(_) | SyncError::UnknownStages(_) | SyncError::Identity { .. }
+        )
+    }
+
     pub(crate) fn client(endpoint: impl Into<String>, source: ClientError) -> SyncError {
         SyncError::Client {
             endpoint: endpoint.into(),
@@ -196,6 +209,8 @@ pub(crate) struct Prepared<'a> {
     /// Identity field per shape (`id` or a unique field).
     pub identity: Vec<String>,
     pub locales: Vec<String>,
+    /// Synced stages other than DRAFT, in config order.
+    pub stages: Vec<String>,
     pub default_locale: String,
     /// Models whose schema changed since the last run: compared as if nothing was acknowledged.
     pub full_models: HashSet<String>,
@@ -212,12 +227,7 @@ impl<'a> Prepared<'a> {
         let content = &schemas.source;
         let names = select_models(config, content)?;
         compat::check(content, &schemas.dest, &names)?;
-        let stages: Vec<String> = config
-            .stages
-            .iter()
-            .filter(|s| content.stages.contains(s))
-            .cloned()
-            .collect();
+        let stages = compat::stages(&config.stages, content, &schemas.dest)?;
         let locales = match &config.locales {
             Some(l) => l.clone(),
             None => content.locales.clone(),
@@ -228,6 +238,7 @@ impl<'a> Prepared<'a> {
             queries: Vec::new(),
             identity: Vec::new(),
             locales,
+            stages: stages.iter().filter(|s| *s != "DRAFT").cloned().collect(),
             default_locale: content.default_locale.clone(),
             full_models: HashSet::new(),
             fingerprints: Vec::new(),

@@ -1,6 +1,13 @@
 //! One run, phase by phase: prepare → read (+ plan per entry) → guard → apply (assets and
-//! content, edges, publication, drafts, deletions) → finish. Acknowledged state is committed
-//! after every acknowledged batch, never before.
+//! content, edges, publication, further stage rounds, drafts, deletions) → finish.
+//! Acknowledged state is committed after every acknowledged batch, never before.
+//!
+//! Stages: Hygraph publishes an entry's draft to a stage, so each distinct version the source's
+//! non-draft stages hold is a round — write that version (content, then edges), publish it to
+//! exactly the stages holding it — and the draft is written last. Stages holding the draft's
+//! version are published with it. An entry whose stages all hold one version (the common case)
+//! takes one round, as cheap as before custom stages. Each stage's version is acknowledged on
+//! its own, so an interrupted run resumes with the stages it had not published yet.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -8,15 +15,15 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use super::canonical::{changed_fields, Entry, Version};
+use super::canonical::{changed_fields, publication_hashes, Entry, Version};
 use super::progress::Progress;
 use super::write::{batches, content_data, edges_data, execute, Op, OpKind, Outcome};
 use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};
 use crate::store::{
-    Checkpoint, EndpointCounts, EntryFailure, ModelCounts, NodeRecord, RunMode, RunRecord,
-    RunStatus, Store,
+    Acked, Checkpoint, EndpointCounts, EntryFailure, Hash, ModelCounts, NodeRecord, RunMode,
+    RunRecord, RunStatus, StageAck, Store,
 };
 
 /// Tracked entries of one model (by index) that the source no longer has: source id and
@@ -27,10 +34,27 @@ type Deletions = (usize, Vec<(String, Option<String>)>);
 const WORK_CHUNK: usize = 2_000;
 
 /// Which version a write takes its values from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Sel {
     Draft,
-    Published,
+    /// The version the source holds in this non-draft stage.
+    Stage(String),
+}
+
+/// Content and edges hashes: what tells two versions apart.
+type VersionKey = (Hash, Hash);
+
+fn key(version: &Version) -> VersionKey {
+    (version.content_hash(), version.edges_hash())
+}
+
+/// A later round of one entry: write a version, then publish it to the stages holding it.
+#[derive(Debug, Clone)]
+struct Round {
+    sel: Sel,
+    content: bool,
+    edges: bool,
+    to: Vec<String>,
 }
 
 /// What one entry needs this run.
@@ -40,13 +64,45 @@ struct Work {
     id: String,
     content: Option<Sel>,
     edges: Option<Sel>,
-    publish: bool,
+    /// Stages to publish the version written in this round to (all hold that version).
+    publish: Vec<String>,
     unpublish: Vec<String>,
+    /// Further rounds, one per other version the stages hold; round i of every entry runs
+    /// after round i-1 of every entry.
+    rounds: Vec<Round>,
+    /// Write the draft after the rounds (content and edges in one update).
     drafts: bool,
+    /// Stages holding the draft's version, published once `drafts` is written.
+    publish_drafts: Vec<String>,
     /// Only the relations of a published version changed, as publishing a related entry does:
     /// compare with the destination after the publication phase before writing anything.
     check: bool,
     explain: Vec<String>,
+}
+
+impl Work {
+    fn new(model: usize, id: String, explain: Vec<String>) -> Work {
+        Work {
+            model,
+            id,
+            content: None,
+            edges: None,
+            publish: Vec::new(),
+            unpublish: Vec::new(),
+            rounds: Vec::new(),
+            drafts: false,
+            publish_drafts: Vec::new(),
+            check: false,
+            explain,
+        }
+    }
+
+    fn publication(&self) -> bool {
+        !self.publish.is_empty()
+            || !self.unpublish.is_empty()
+            || !self.rounds.is_empty()
+            || !self.publish_drafts.is_empty()
+    }
 }
 
 /// Fault injection for the crash tests: `STAGESYNC_CRASH_AT=<phase>:<n>` aborts the process
@@ -245,19 +301,16 @@ impl Engine<'_> {
         if self.opts.mode == RunMode::DryRun {
             return Ok(Some(self.plan_text(&work, &deletions)));
         }
-        self.apply_content(&work).await?;
-        self.apply_edges(&work, false).await?;
-        self.apply_publication(&work).await?;
+        self.apply_rounds(&work).await?;
         // Published relations that changed only because related entries were published:
         // the destination may already show the same; republish only those that differ.
         let republish = self.check_published(&work).await?;
         if !republish.is_empty() {
-            self.apply_content(&republish).await?;
-            self.apply_edges(&republish, false).await?;
-            self.apply_publication(&republish).await?;
+            self.apply_rounds(&republish).await?;
         }
         work.extend(republish);
         self.apply_edges(&work, true).await?;
+        self.apply_draft_publication(&work).await?;
         self.apply_deletions(&deletions).await?;
         Ok(None)
     }
@@ -299,8 +352,12 @@ impl Engine<'_> {
                     {
                         Some(old) => {
                             let mut f = changed_fields(&old.draft, &entry.draft);
-                            if old.stages.keys().ne(entry.stages.keys()) {
-                                f.push("publication".into());
+                            let stages: std::collections::BTreeSet<&String> =
+                                old.stages.keys().chain(entry.stages.keys()).collect();
+                            for stage in stages {
+                                if old.stages.get(stage) != entry.stages.get(stage) {
+                                    f.push(format!("stage {stage}"));
+                                }
                             }
                             f
                         }
@@ -313,7 +370,15 @@ impl Engine<'_> {
                 }
                 seen.insert(entry.id.clone());
                 self.record.models[m].read += 1;
-                if let Some(w) = plan_entry(m, entry, &hashes, &record, full, explain) {
+                if let Some(w) = plan_entry(
+                    m,
+                    entry,
+                    &hashes,
+                    &record,
+                    full,
+                    explain,
+                    &self.prepared.stages,
+                ) {
                     work.push(w);
                 } else {
                     self.record.models[m].unchanged += 1;
@@ -401,10 +466,7 @@ impl Engine<'_> {
                 .count()
                 .saturating_sub(create);
             let edges = mine.iter().filter(|w| w.edges.is_some()).count();
-            let publication = mine
-                .iter()
-                .filter(|w| w.publish || !w.unpublish.is_empty())
-                .count();
+            let publication = mine.iter().filter(|w| w.publication()).count();
             let delete = if self.config.deletion_policy == DeletionPolicy::Mirror {
                 deletions[m].1.len()
             } else {
@@ -592,7 +654,7 @@ impl Engine<'_> {
         for w in work.iter().filter(|w| w.content.is_some()) {
             let shape = &self.prepared.shapes[w.model];
             let (record, entry) = self.load(w.model, &w.id)?;
-            let version = select(&entry, w.content.unwrap_or(Sel::Draft));
+            let version = select(&entry, w.content.as_ref().unwrap_or(&Sel::Draft));
             if shape.is_asset() {
                 let system = shape
                     .model
@@ -633,11 +695,8 @@ impl Engine<'_> {
                             let mut rec = record.clone();
                             if rec.dest_id.is_none() {
                                 rec.acked.stages = Some(Vec::new());
-                                if entry.stages.is_empty() {
-                                    rec.acked.publication = Some(entry.publication_hash());
-                                    rec.acked.publication_content =
-                                        Some(entry.publication_content_hash());
-                                }
+                                rec.acked.published.clear();
+                                refresh_publication(&mut rec.acked, &self.prepared.stages);
                                 rec.acked.edges = None;
                                 self.record.models[w.model].created += 1;
                             }
@@ -721,9 +780,9 @@ impl Engine<'_> {
             let sel = work
                 .iter()
                 .find(|w| w.model == m && w.id == id)
-                .and_then(|w| w.content)
+                .and_then(|w| w.content.clone())
                 .unwrap_or(Sel::Draft);
-            let version = select(&entry, sel);
+            let version = select(&entry, &sel);
             let kind = if adopted.contains(&(m, id.clone())) {
                 OpKind::Update {
                     dest_id: id.clone(),
@@ -745,7 +804,7 @@ impl Engine<'_> {
         }
         let sels: BTreeMap<(usize, String), Sel> = work
             .iter()
-            .filter_map(|w| w.content.map(|s| ((w.model, w.id.clone()), s)))
+            .filter_map(|w| w.content.clone().map(|s| ((w.model, w.id.clone()), s)))
             .collect();
         let run = self.checkpoint.run;
         self.run_ops("content", ops, move |engine, m, op, outcome| {
@@ -755,9 +814,9 @@ impl Engine<'_> {
             let (mut record, entry) = engine.load(m, &op.source_id)?;
             let sel = sels
                 .get(&(m, op.source_id.clone()))
-                .copied()
+                .cloned()
                 .unwrap_or(Sel::Draft);
-            let version = select(&entry, sel);
+            let version = select(&entry, &sel);
             let created = record.dest_id.is_none();
             match (&op.kind, returned) {
                 (OpKind::Update { dest_id, .. }, _) => record.dest_id = Some(dest_id.clone()),
@@ -769,10 +828,8 @@ impl Engine<'_> {
                 // adopted an existing destination entry after a lost store is the exception:
                 // its empty relations are not cleared; `verify` reports any difference.)
                 record.acked.stages = Some(Vec::new());
-                if entry.stages.is_empty() {
-                    record.acked.publication = Some(entry.publication_hash());
-                    record.acked.publication_content = Some(entry.publication_content_hash());
-                }
+                record.acked.published.clear();
+                refresh_publication(&mut record.acked, &engine.prepared.stages);
             }
             record.acked.content = Some(version.content_hash());
             record.acked.locales = version.locales.keys().cloned().collect();
@@ -837,8 +894,8 @@ impl Engine<'_> {
                 }
                 Sel::Draft
             } else {
-                match w.edges {
-                    Some(sel) => sel,
+                match &w.edges {
+                    Some(sel) => sel.clone(),
                     None => continue,
                 }
             };
@@ -847,10 +904,10 @@ impl Engine<'_> {
             let Some(dest_id) = record.dest_id.clone() else {
                 continue; // its content write failed; reported there
             };
-            if drafts && record.acked.publication != record.seen.map(|s| s.publication) {
-                continue; // not published this run; the next run redoes the whole flow
+            if drafts && !rounds_done(&entry, &record.acked, &self.prepared.stages, w) {
+                continue; // not published this run; the next run redoes the missing rounds
             }
-            let version = select(&entry, sel);
+            let version = select(&entry, &sel);
             let fresh = record.acked.edges.is_none() && record.acked.stages.as_deref() == Some(&[]);
             let store = self.store;
             let edges = edges_data(shape, version, fresh, |ty, id| {
@@ -906,7 +963,7 @@ impl Engine<'_> {
                 let sel = if drafts {
                     w.drafts.then_some(Sel::Draft)
                 } else {
-                    w.edges
+                    w.edges.clone()
                 };
                 sel.map(|s| ((w.model, w.id.clone()), s))
             })
@@ -920,7 +977,7 @@ impl Engine<'_> {
                     return Ok(None);
                 };
                 let (mut record, entry) = engine.load(m, &op.source_id)?;
-                let version = select(&entry, sels[&(m, op.source_id.clone())]);
+                let version = select(&entry, &sels[&(m, op.source_id.clone())]);
                 record.acked.edges = Some(version.edges_hash());
                 if drafts {
                     record.acked.content = Some(version.content_hash());
@@ -937,77 +994,176 @@ impl Engine<'_> {
 
     async fn apply_publication_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
         let mut ops = Vec::new();
-        for w in work.iter().filter(|w| w.publish || !w.unpublish.is_empty()) {
+        // One op per entry per request set (each op's ack is read from and written to the
+        // store): an entry that publishes and unpublishes unpublishes afterwards.
+        let mut then = Vec::new();
+        for w in work
+            .iter()
+            .filter(|w| !w.publish.is_empty() || !w.unpublish.is_empty())
+        {
             let shape = &self.prepared.shapes[w.model];
             let (record, entry) = self.load(w.model, &w.id)?;
             let Some(dest_id) = record.dest_id.clone() else {
                 continue;
             };
-            let kind = if w.publish {
-                let Some(published) = entry.published_version() else {
-                    continue;
-                };
-                // Publish only what this run wrote and the destination acknowledged.
-                if record.acked.content != Some(published.content_hash())
-                    || record.acked.edges != Some(published.edges_hash())
-                {
-                    self.fail(
-                        w.model,
-                        &w.id,
-                        "publication",
-                        "not published: its content or relations were not written".into(),
-                    );
-                    continue;
-                }
-                let locales = shape
-                    .model
-                    .has_localized_fields()
-                    .then(|| published.locales.keys().cloned().collect::<Vec<_>>())
-                    .filter(|l| !l.is_empty());
-                OpKind::Publish {
-                    dest_id,
-                    to: entry.stages.keys().cloned().collect(),
-                    locales,
-                }
-            } else {
-                OpKind::Unpublish {
-                    dest_id,
-                    from: w.unpublish.clone(),
-                }
+            let op = |kind| Op {
+                model: shape.model.name.clone(),
+                source_id: w.id.clone(),
+                kind,
             };
+            let unpublish = (!w.unpublish.is_empty()).then(|| {
+                (
+                    w.model,
+                    op(OpKind::Unpublish {
+                        dest_id: dest_id.clone(),
+                        from: w.unpublish.clone(),
+                    }),
+                )
+            });
+            // Every stage of `publish` holds the same version.
+            let Some(version) = w.publish.first().and_then(|s| entry.stages.get(s)) else {
+                ops.extend(unpublish);
+                continue;
+            };
+            // Publish only what this run wrote and the destination acknowledged.
+            if record.acked.content != Some(version.content_hash())
+                || record.acked.edges != Some(version.edges_hash())
+            {
+                self.fail(
+                    w.model,
+                    &w.id,
+                    "publication",
+                    format!(
+                        "not published to {}: its content or relations were not written",
+                        w.publish.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let locales = shape
+                .model
+                .has_localized_fields()
+                .then(|| version.locales.keys().cloned().collect::<Vec<_>>())
+                .filter(|l| !l.is_empty());
             ops.push((
                 w.model,
-                Op {
-                    model: shape.model.name.clone(),
-                    source_id: w.id.clone(),
-                    kind,
-                },
+                op(OpKind::Publish {
+                    dest_id,
+                    to: w.publish.clone(),
+                    locales,
+                }),
             ));
+            then.extend(unpublish);
         }
-        let run = self.checkpoint.run;
-        self.run_ops("publication", ops, move |engine, m, op, outcome| {
-            let Outcome::Done(_) = outcome else {
-                return Ok(None);
-            };
-            let (mut record, entry) = engine.load(m, &op.source_id)?;
-            match &op.kind {
-                OpKind::Publish { .. } => engine.record.models[m].published += 1,
-                _ => engine.record.models[m].unpublished += 1,
-            }
-            record.acked.publication = Some(entry.publication_hash());
-            record.acked.publication_content = Some(entry.publication_content_hash());
-            record.acked.stages = Some(entry.stages.keys().cloned().collect());
-            record.acked_run = run;
-            Ok(Some(record))
-        })
-        .await
+        self.run_ops("publication", ops, Self::ack_publication)
+            .await?;
+        self.run_ops("publication", then, Self::ack_publication)
+            .await
     }
 
-    /// Reads the destination's published versions of the entries marked `check` and compares
-    /// their relation targets with the source's; acknowledges those that match and returns the
-    /// others as republish work.
+    /// Acknowledges a publish or unpublish, stage by stage.
+    fn ack_publication(
+        &mut self,
+        m: usize,
+        op: &Op,
+        outcome: &Outcome,
+    ) -> Result<Option<NodeRecord>, SyncError> {
+        let Outcome::Done(_) = outcome else {
+            return Ok(None);
+        };
+        let (mut record, entry) = self.load(m, &op.source_id)?;
+        let configured = &self.prepared.stages;
+        match &op.kind {
+            OpKind::Publish { to, .. } => {
+                self.record.models[m].published += 1;
+                for stage in to {
+                    if let Some(v) = entry.stages.get(stage) {
+                        set_stage(&mut record.acked, configured, stage, Some(key(v)));
+                    }
+                }
+            }
+            OpKind::Unpublish { from, .. } => {
+                self.record.models[m].unpublished += 1;
+                for stage in from {
+                    set_stage(&mut record.acked, configured, stage, None);
+                }
+            }
+            _ => return Ok(None),
+        }
+        refresh_publication(&mut record.acked, configured);
+        record.acked_run = self.checkpoint.run;
+        Ok(Some(record))
+    }
+
+    /// Round 1 of every entry (content, edges, publication), then round 2 of every entry, ...
+    async fn apply_rounds(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        self.apply_content(work).await?;
+        self.apply_edges(work, false).await?;
+        self.apply_publication(work).await?;
+        for i in 0.. {
+            let round: Vec<Work> = work
+                .iter()
+                .filter_map(|w| {
+                    let r = w.rounds.get(i)?;
+                    // A failed entry stops here: its later rounds would only fail again.
+                    if self.has_failed(w.model, &w.id) {
+                        return None;
+                    }
+                    let mut next = Work::new(w.model, w.id.clone(), Vec::new());
+                    next.content = r.content.then(|| r.sel.clone());
+                    next.edges = r.edges.then(|| r.sel.clone());
+                    next.publish = r.to.clone();
+                    Some(next)
+                })
+                .collect();
+            if round.is_empty() {
+                break;
+            }
+            self.apply_content(&round).await?;
+            self.apply_edges(&round, false).await?;
+            self.apply_publication(&round).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the stages holding the draft's version, once the draft is written after the
+    /// rounds of the other versions.
+    async fn apply_draft_publication(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        let mut pending = Vec::new();
+        for w in work
+            .iter()
+            .filter(|w| w.drafts && !w.publish_drafts.is_empty())
+        {
+            let (record, entry) = self.load(w.model, &w.id)?;
+            if record.acked.content != Some(entry.draft.content_hash())
+                || record.acked.edges != Some(entry.draft.edges_hash())
+            {
+                continue; // the draft was not written: reported where it failed, or left for the next run
+            }
+            let mut next = Work::new(w.model, w.id.clone(), Vec::new());
+            next.publish = w.publish_drafts.clone();
+            pending.push(next);
+        }
+        self.apply_publication(&pending).await
+    }
+
+    fn has_failed(&self, m: usize, id: &str) -> bool {
+        let name = &self.prepared.shapes[m].model.name;
+        self.record
+            .failures
+            .iter()
+            .any(|f| f.source_id == id && &f.model == name)
+    }
+
+    /// Reads the destination's stage versions of the entries marked `check` and compares their
+    /// relation targets with the source's, stage by stage; acknowledges the stages that match
+    /// and returns the entries with others as republish work.
     async fn check_published(&mut self, work: &[Work]) -> Result<Vec<Work>, SyncError> {
         let mut republish = Vec::new();
+        let configured = self.prepared.stages.clone();
+        if configured.is_empty() {
+            return Ok(republish);
+        }
         for (m, shape) in self.prepared.shapes.iter().enumerate() {
             let checks: Vec<&Work> = work.iter().filter(|w| w.check && w.model == m).collect();
             if checks.is_empty() {
@@ -1025,9 +1181,10 @@ impl Engine<'_> {
                 }
                 let ids: Vec<&String> = by_dest.keys().collect();
                 let query = format!(
-                    "query StagesyncCheck($ids: [ID!], $locales: [Locale!]!) {{ list: {}(where: {{ id_in: $ids }}, stage: PUBLISHED, first: {}, locales: $locales) {{ {selection} }} }}",
+                    "query StagesyncCheck($ids: [ID!], $locales: [Locale!]!) {{ list: {}(where: {{ id_in: $ids }}, stage: DRAFT, first: {}, locales: $locales) {{ id documentInStages(stages: [{}], includeCurrent: false) {{ stage {selection} }} }} }}",
                     shape.model.plural,
-                    super::read::PAGE_SIZE
+                    super::read::PAGE_SIZE,
+                    configured.join(", "),
                 );
                 let response = self
                     .dest
@@ -1038,6 +1195,7 @@ impl Engine<'_> {
                     )
                     .await
                     .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
+                // (destination id, stage) → version there.
                 let mut dest_versions = BTreeMap::new();
                 for node in response
                     .data
@@ -1047,42 +1205,68 @@ impl Engine<'_> {
                     .into_iter()
                     .flatten()
                 {
-                    let v =
-                        Version::from_node(shape, node, &self.prepared.default_locale, &locales)?;
-                    if let Some(id) = node.get("id").and_then(Value::as_str) {
-                        dest_versions.insert(id.to_owned(), v);
+                    let Some(id) = node.get("id").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    for doc in node
+                        .get("documentInStages")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let Some(stage) = doc.get("stage").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        let v = Version::from_node(
+                            shape,
+                            doc,
+                            &self.prepared.default_locale,
+                            &locales,
+                        )?;
+                        dest_versions.insert((id.to_owned(), stage.to_owned()), v);
                     }
                 }
                 for (dest_id, w) in by_dest {
                     let (mut record, entry) = self.load(m, &w.id)?;
-                    let Some(published) = entry.published_version() else {
-                        continue;
-                    };
-                    let mut expected = BTreeMap::new();
-                    for (field, targets) in &published.edges {
-                        let mut mapped = Vec::new();
-                        for t in targets {
-                            let (ty, id) = t.split_once(':').unwrap_or(("", t));
-                            let dest = self.store.node(ty, id)?.and_then(|r| r.dest_id);
-                            mapped.push(format!("{ty}:{}", dest.unwrap_or_default()));
+                    let mut mismatched = Vec::new();
+                    for (stage, version) in &entry.stages {
+                        let mut expected = BTreeMap::new();
+                        for (field, targets) in &version.edges {
+                            let mut mapped = Vec::new();
+                            for t in targets {
+                                let (ty, id) = t.split_once(':').unwrap_or(("", t));
+                                let dest = self.store.node(ty, id)?.and_then(|r| r.dest_id);
+                                mapped.push(format!("{ty}:{}", dest.unwrap_or_default()));
+                            }
+                            expected.insert(field.clone(), mapped);
                         }
-                        expected.insert(field.clone(), mapped);
+                        let found = dest_versions
+                            .get(&(dest_id.clone(), stage.clone()))
+                            .map(|v| &v.edges);
+                        if found == Some(&expected) {
+                            set_stage(&mut record.acked, &configured, stage, Some(key(version)));
+                        } else {
+                            mismatched.push(stage.clone());
+                        }
                     }
-                    if dest_versions.get(&dest_id).map(|v| &v.edges) == Some(&expected) {
-                        record.acked.publication = Some(entry.publication_hash());
-                        record.acked.publication_content = Some(entry.publication_content_hash());
-                        self.store
-                            .commit_acks(&[(&shape.model.name, &w.id, &record)])?;
-                    } else {
-                        let mut again = (*w).clone();
-                        again.check = false;
-                        again.publish = true;
-                        again.content = (record.acked.content != Some(published.content_hash()))
-                            .then_some(Sel::Published);
-                        again.edges = Some(Sel::Published);
-                        let seen = entry.hashes();
-                        again.drafts = published.content_hash() != seen.content
-                            || published.edges_hash() != seen.edges;
+                    // Held there in a version that is not the source's.
+                    record
+                        .acked
+                        .published
+                        .retain(|a| !mismatched.contains(&a.stage));
+                    refresh_publication(&mut record.acked, &configured);
+                    self.store
+                        .commit_acks(&[(&shape.model.name, &w.id, &record)])?;
+                    if !mismatched.is_empty() {
+                        let mut again = Work::new(m, w.id.clone(), w.explain.clone());
+                        // The relations are rewritten whatever the store says the draft holds.
+                        let draft = (record.acked.content, None);
+                        plan_publication(
+                            &mut again,
+                            &entry,
+                            draft,
+                            &held(&record.acked, &configured),
+                        );
                         republish.push(again);
                     }
                 }
@@ -1129,14 +1313,78 @@ impl Engine<'_> {
     }
 }
 
-fn select(entry: &Entry, sel: Sel) -> &Version {
+fn select<'e>(entry: &'e Entry, sel: &Sel) -> &'e Version {
     match sel {
         Sel::Draft => &entry.draft,
-        Sel::Published => entry.published_version().unwrap_or(&entry.draft),
+        Sel::Stage(stage) => entry.stages.get(stage).unwrap_or(&entry.draft),
     }
 }
 
+/// The synced non-draft stages the destination holds an entry in, each with the version
+/// acknowledged there (`None`: unknown). An unknown stage set counts as every synced stage.
+fn held(acked: &Acked, configured: &[String]) -> BTreeMap<String, Option<VersionKey>> {
+    let stages = acked.stages.as_deref().unwrap_or(configured);
+    stages
+        .iter()
+        .filter(|s| configured.contains(s))
+        .map(|s| {
+            let version = acked
+                .published
+                .iter()
+                .find(|a| &a.stage == s)
+                .map(|a| (a.content, a.edges));
+            (s.clone(), version)
+        })
+        .collect()
+}
+
+/// Records that the destination holds `version` in `stage`, or (`None`) no longer holds the
+/// entry there.
+fn set_stage(acked: &mut Acked, configured: &[String], stage: &str, version: Option<VersionKey>) {
+    let mut stages = acked.stages.take().unwrap_or_else(|| configured.to_vec());
+    stages.retain(|s| s != stage);
+    acked.published.retain(|a| a.stage != stage);
+    if let Some((content, edges)) = version {
+        stages.push(stage.to_owned());
+        acked.published.push(StageAck {
+            stage: stage.to_owned(),
+            content,
+            edges,
+        });
+    }
+    stages.sort();
+    acked.published.sort_by(|a, b| a.stage.cmp(&b.stage));
+    acked.stages = Some(stages);
+}
+
+/// Sets the publication hashes to describe what the destination holds, when every stage's
+/// version there is known; else clears them (the planner then goes stage by stage).
+fn refresh_publication(acked: &mut Acked, configured: &[String]) {
+    let known: Option<BTreeMap<String, VersionKey>> = match acked.stages {
+        Some(_) => held(acked, configured)
+            .into_iter()
+            .map(|(s, v)| v.map(|v| (s, v)))
+            .collect(),
+        None => None,
+    };
+    let hashes = known.map(|k| publication_hashes(&k));
+    acked.publication = hashes.map(|h| h.0);
+    acked.publication_content = hashes.map(|h| h.1);
+}
+
+/// Whether every stage the draft's write waits for holds the source's version in the
+/// destination (all but `w.publish_drafts`, published after it), and none the source left.
+fn rounds_done(entry: &Entry, acked: &Acked, configured: &[String], w: &Work) -> bool {
+    let held = held(acked, configured);
+    held.keys().all(|s| entry.stages.contains_key(s))
+        && entry
+            .stages
+            .iter()
+            .all(|(s, v)| w.publish_drafts.contains(s) || held.get(s) == Some(&Some(key(v))))
+}
+
 /// Decides what one entry needs, from its fresh read and what the destination acknowledged.
+/// `configured`: the synced non-draft stages.
 fn plan_entry(
     m: usize,
     entry: &Entry,
@@ -1144,11 +1392,12 @@ fn plan_entry(
     record: &NodeRecord,
     full: bool,
     explain: Vec<String>,
+    configured: &[String],
 ) -> Option<Work> {
     // A full pass forgets what was acknowledged, but not what the destination is known to hold
     // (its id, its stages), so it rewrites everything without duplicating or over-unpublishing.
     let acked = if full {
-        crate::store::Acked {
+        Acked {
             stages: record.acked.stages.clone(),
             locales: record.acked.locales.clone(),
             file: record.acked.file.clone(),
@@ -1158,17 +1407,7 @@ fn plan_entry(
         record.acked.clone()
     };
     let new = record.dest_id.is_none();
-    let mut w = Work {
-        model: m,
-        id: entry.id.clone(),
-        content: None,
-        edges: None,
-        publish: false,
-        unpublish: Vec::new(),
-        drafts: false,
-        check: false,
-        explain,
-    };
+    let mut w = Work::new(m, entry.id.clone(), explain);
     let publication_changed = acked.publication != Some(seen.publication);
     let side_effect_only = publication_changed
         && !full
@@ -1177,48 +1416,224 @@ fn plan_entry(
         && acked.stages.as_ref() == Some(&entry.stages.keys().cloned().collect::<Vec<_>>());
     if side_effect_only {
         w.check = true;
+        if acked.content != Some(seen.content) {
+            w.content = Some(Sel::Draft);
+        }
+        if acked.edges != Some(seen.edges) {
+            w.edges = Some(Sel::Draft);
+        }
+    } else {
+        let (draft, held) = if new {
+            ((None, None), BTreeMap::new())
+        } else {
+            ((acked.content, acked.edges), held(&acked, configured))
+        };
+        plan_publication(&mut w, entry, draft, &held);
     }
-    match entry.published_version() {
-        Some(_) if side_effect_only => {
-            if acked.content != Some(seen.content) {
-                w.content = Some(Sel::Draft);
-            }
-            if acked.edges != Some(seen.edges) {
-                w.edges = Some(Sel::Draft);
-            }
-        }
-        Some(published) if publication_changed || new => {
-            // Make the draft hold the published version (unless it already does), publish it,
-            // then write the newer draft if there is one.
-            let (content, edges) = (published.content_hash(), published.edges_hash());
-            if new || acked.content != Some(content) {
-                w.content = Some(Sel::Published);
-            }
-            if new || acked.edges != Some(edges) {
-                w.edges = Some(Sel::Published);
-            }
-            w.publish = true;
-            w.drafts = content != seen.content || edges != seen.edges;
-        }
-        _ => {
-            if new || acked.content != Some(seen.content) {
-                w.content = Some(Sel::Draft);
-            }
-            if new || acked.edges != Some(seen.edges) {
-                w.edges = Some(Sel::Draft);
-            }
-            if publication_changed && !new && entry.stages.is_empty() {
-                match &acked.stages {
-                    Some(stages) if stages.is_empty() => {}
-                    Some(stages) => w.unpublish = stages.clone(),
-                    None => w.unpublish = vec!["PUBLISHED".into()],
-                }
-            }
-        }
-    }
-    if w.content.is_none() && w.edges.is_none() && !w.publish && w.unpublish.is_empty() && !w.check
-    {
+    if w.content.is_none() && w.edges.is_none() && !w.publication() && !w.check {
         return None;
     }
     Some(w)
+}
+
+/// Plans the rounds of one entry: each distinct version that stages needing it hold (PUBLISHED's
+/// first) is written and published to them; the draft comes last, with the stages holding its
+/// version. `draft`: the content and edges hashes the destination's draft holds (`None`:
+/// unknown, written); `held`: see [`held`].
+fn plan_publication(
+    w: &mut Work,
+    entry: &Entry,
+    draft: (Option<Hash>, Option<Hash>),
+    held: &BTreeMap<String, Option<VersionKey>>,
+) {
+    let mut order: Vec<&String> = entry.stages.keys().collect();
+    order.sort_by_key(|s| s.as_str() != "PUBLISHED");
+    let mut groups: Vec<(VersionKey, Vec<String>)> = Vec::new();
+    for stage in order {
+        let k = key(&entry.stages[stage]);
+        if held.get(stage) == Some(&Some(k)) {
+            continue;
+        }
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, stages)) => stages.push(stage.clone()),
+            None => groups.push((k, vec![stage.clone()])),
+        }
+    }
+    w.unpublish = held
+        .keys()
+        .filter(|s| !entry.stages.contains_key(*s))
+        .cloned()
+        .collect();
+    let draft_key = key(&entry.draft);
+    let with_draft = match groups.iter().position(|(k, _)| *k == draft_key) {
+        Some(i) => groups.remove(i).1,
+        None => Vec::new(),
+    };
+    let mut current = draft;
+    let mut rounds: Vec<Round> = groups
+        .into_iter()
+        .map(|(k, to)| {
+            let round = Round {
+                sel: Sel::Stage(to[0].clone()),
+                content: current.0 != Some(k.0),
+                edges: current.1 != Some(k.1),
+                to,
+            };
+            current = (Some(k.0), Some(k.1));
+            round
+        })
+        .collect();
+    if rounds.is_empty() {
+        w.content = (current.0 != Some(draft_key.0)).then_some(Sel::Draft);
+        w.edges = (current.1 != Some(draft_key.1)).then_some(Sel::Draft);
+        w.publish = with_draft;
+    } else {
+        let first = rounds.remove(0);
+        w.content = first.content.then(|| first.sel.clone());
+        w.edges = first.edges.then(|| first.sel.clone());
+        w.publish = first.to;
+        w.rounds = rounds;
+        // The last round's version is not the draft's: the draft is written after it.
+        w.drafts = true;
+        w.publish_drafts = with_draft;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn version(body: &str) -> Version {
+        let mut v = Version::default();
+        v.fields.insert("body".into(), json!(body));
+        v
+    }
+
+    fn entry(draft: &str, stages: &[(&str, &str)]) -> Entry {
+        Entry {
+            id: "e1".into(),
+            draft: version(draft),
+            stages: stages
+                .iter()
+                .map(|(s, b)| (s.to_string(), version(b)))
+                .collect(),
+        }
+    }
+
+    fn configured() -> Vec<String> {
+        vec!["PUBLISHED".into(), "QA".into()]
+    }
+
+    /// The record after a sync of `e` acknowledged everything.
+    fn synced(e: &Entry) -> NodeRecord {
+        let mut acked = Acked {
+            content: Some(e.draft.content_hash()),
+            edges: Some(e.draft.edges_hash()),
+            stages: Some(Vec::new()),
+            ..Default::default()
+        };
+        for (s, v) in &e.stages {
+            set_stage(&mut acked, &configured(), s, Some(key(v)));
+        }
+        refresh_publication(&mut acked, &configured());
+        NodeRecord {
+            seen: Some(e.hashes()),
+            acked,
+            dest_id: Some("d1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn plan(e: &Entry, record: &NodeRecord) -> Option<Work> {
+        plan_entry(0, e, &e.hashes(), record, false, Vec::new(), &configured())
+    }
+
+    #[test]
+    fn one_version_in_every_stage_is_one_round() {
+        let e = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.content, Some(Sel::Draft));
+        assert_eq!(w.edges, Some(Sel::Draft));
+        assert_eq!(w.publish, ["PUBLISHED", "QA"]);
+        assert!(w.rounds.is_empty() && !w.drafts && w.publish_drafts.is_empty());
+        assert!(plan(&e, &synced(&e)).is_none(), "synced: nothing to do");
+    }
+
+    #[test]
+    fn three_versions_are_two_rounds_then_the_draft() {
+        let e = entry("draft", &[("PUBLISHED", "p"), ("QA", "q")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("PUBLISHED".into())));
+        assert_eq!(w.publish, ["PUBLISHED"]);
+        assert_eq!(w.rounds.len(), 1);
+        assert_eq!(w.rounds[0].sel, Sel::Stage("QA".into()));
+        assert_eq!(w.rounds[0].to, ["QA"]);
+        assert!(
+            w.rounds[0].content && !w.rounds[0].edges,
+            "same (empty) edges"
+        );
+        assert!(w.drafts && w.publish_drafts.is_empty());
+    }
+
+    #[test]
+    fn a_stage_holding_the_draft_is_published_after_it() {
+        let e = entry("v2", &[("PUBLISHED", "v1"), ("QA", "v2")]);
+        let w = plan(&e, &NodeRecord::default()).unwrap();
+        assert_eq!(w.publish, ["PUBLISHED"]);
+        assert!(w.rounds.is_empty());
+        assert!(w.drafts);
+        assert_eq!(w.publish_drafts, ["QA"]);
+    }
+
+    #[test]
+    fn only_the_changed_stage_is_republished() {
+        let before = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let record = synced(&before);
+        let after = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v2")]);
+        let w = plan(&after, &record).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("QA".into())));
+        assert_eq!(w.edges, None);
+        assert_eq!(w.publish, ["QA"]);
+        assert!(w.drafts && w.unpublish.is_empty());
+    }
+
+    #[test]
+    fn leaving_one_stage_unpublishes_from_that_stage_only() {
+        let before = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let record = synced(&before);
+        let after = entry("v1", &[("PUBLISHED", "v1")]);
+        let w = plan(&after, &record).unwrap();
+        assert_eq!(w.unpublish, ["QA"]);
+        assert!(w.content.is_none() && w.edges.is_none() && w.publish.is_empty());
+    }
+
+    #[test]
+    fn a_half_done_entry_resumes_with_the_missing_stage() {
+        let e = entry("draft", &[("PUBLISHED", "p"), ("QA", "q")]);
+        // Killed after PUBLISHED's round: the destination's draft holds PUBLISHED's version.
+        let mut acked = Acked {
+            content: Some(e.stages["PUBLISHED"].content_hash()),
+            edges: Some(e.stages["PUBLISHED"].edges_hash()),
+            stages: Some(Vec::new()),
+            ..Default::default()
+        };
+        set_stage(
+            &mut acked,
+            &configured(),
+            "PUBLISHED",
+            Some(key(&e.stages["PUBLISHED"])),
+        );
+        refresh_publication(&mut acked, &configured());
+        assert_ne!(acked.publication, Some(e.publication_hash()));
+        let record = NodeRecord {
+            acked,
+            dest_id: Some("d1".into()),
+            ..Default::default()
+        };
+        let w = plan(&e, &record).unwrap();
+        assert_eq!(w.content, Some(Sel::Stage("QA".into())));
+        assert_eq!(w.publish, ["QA"]);
+        assert!(w.rounds.is_empty() && w.drafts);
+    }
 }

@@ -12,5 +12,6 @@ mod fields;
 mod harness;
 mod model;
 mod resilience;
+mod stages;
 mod sync;
 mod transport;
