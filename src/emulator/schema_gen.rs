@@ -479,6 +479,7 @@ impl<'a> Generator<'a> {
             localized: false,
             unique: false,
             access: Access::ReadOnly("system model".into()),
+            embeds: Vec::new(),
         };
         let scalar = |s| FieldKind::Scalar { scalar: s };
         let enumeration = |n: &str| FieldKind::Enumeration { name: n.into() };
@@ -565,7 +566,7 @@ impl<'a> Generator<'a> {
             object.implements = vec!["Node".into()];
             self.system_fields(&mut object, name, false, user_refs, false);
             for f in fields.iter() {
-                self.object_field(&mut object, f);
+                self.object_field(&mut object, name, f);
             }
             if name == "ScheduledOperation" {
                 object.field("rawPayload", "Json!");
@@ -700,8 +701,8 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// One content field on an object type.
-    fn object_field(&self, object: &mut Def, field: &Field) {
+    /// One content field on an object type of `owner`.
+    fn object_field(&self, object: &mut Def, owner: &str, field: &Field) {
         let wrap = |base: &str| {
             if field.list {
                 format!("[{base}!]!")
@@ -713,7 +714,10 @@ impl<'a> Generator<'a> {
         };
         match &field.kind {
             FieldKind::Scalar { scalar } => {
-                object.field(&field.name, wrap(output_scalar(*scalar)));
+                let ty = field
+                    .rich_text_type(owner)
+                    .unwrap_or_else(|| output_scalar(*scalar).to_string());
+                object.field(&field.name, wrap(&ty));
             }
             FieldKind::Enumeration { name } => {
                 object.field(&field.name, wrap(name));
@@ -765,6 +769,35 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Rich text with embeds gets its own output type, as in Hygraph: `PostContentRichText`
+    /// (the fields of `RichText`, `json`, and `references` over
+    /// `union PostContentRichTextEmbeddedTypes = Asset | ...`). Inputs still take `RichTextAST`.
+    fn rich_text_type(&mut self, owner: &str, field: &Field) {
+        let Some(name) = field.rich_text_type(owner) else {
+            return;
+        };
+        let union = format!("{name}EmbeddedTypes");
+        let def = self.def(&name, Kind::Object);
+        def.field("html", "String!")
+            .describe("Returns HTMl representation");
+        def.field("json", "RichTextAST!");
+        def.field("markdown", "String!")
+            .describe("Returns Markdown representation");
+        def.field("raw", "RichTextAST!")
+            .deprecated("Please use the 'json' field");
+        def.field("references", format!("[{union}!]!"))
+            .arg("after", "String")
+            .arg("before", "String")
+            .arg("first", "Int")
+            .arg("last", "Int")
+            .arg("skip", "Int");
+        def.field("text", "String!")
+            .describe("Returns plain-text contents of RichText");
+        let mut members = field.embeds.clone();
+        members.sort();
+        self.def(&union, Kind::Union).values = members;
+    }
+
     fn content_model(&mut self, model: &Model) {
         let name = model.name.as_str();
         let localized = model.has_localized_fields();
@@ -775,7 +808,8 @@ impl<'a> Generator<'a> {
         }
         self.system_fields(&mut object, name, localized, true, true);
         for field in &model.fields {
-            self.object_field(&mut object, field);
+            self.object_field(&mut object, name, field);
+            self.rich_text_type(name, field);
         }
         if let Some(system) = model.asset {
             self.asset_extras(&mut object, system);
@@ -1410,7 +1444,8 @@ impl<'a> Generator<'a> {
                 .arg_default("locales", "[Locale!]!", self.locales_default());
         }
         for field in fields {
-            self.object_field(&mut object, field);
+            self.object_field(&mut object, name, field);
+            self.rich_text_type(name, field);
         }
         self.defs.insert(name.to_string(), object);
 
@@ -1764,6 +1799,7 @@ mod tests {
             localized: false,
             unique: false,
             access: Access::Writable,
+            embeds: Vec::new(),
         }
     }
 

@@ -308,8 +308,15 @@ fn derive_fields(
         if SYSTEM_FIELDS.contains(&name) || skip.contains(&name) {
             continue;
         }
-        let Some(kind) = field_kind(ctx, owner, field)? else {
-            continue;
+        let embeds = rich_text_embeds(ctx, field);
+        let kind = match &embeds {
+            Some(_) => FieldKind::Scalar {
+                scalar: Scalar::RichText,
+            },
+            None => match field_kind(ctx, owner, field)? {
+                Some(kind) => kind,
+                None => continue,
+            },
         };
         if let FieldKind::Enumeration { name } = &kind {
             enums_used.insert(name.clone());
@@ -337,9 +344,42 @@ fn derive_fields(
             localized: in_input(&localization),
             unique: name != "id" && in_input(&unique),
             access,
+            embeds: embeds.unwrap_or_default(),
         });
     }
     Ok(out)
+}
+
+/// The embeddable models of a rich-text field with embeds: its type is Hygraph's generated
+/// `<Owner><Field>RichText` object (`raw: RichTextAST!` like `RichText`) whose `references` list
+/// a union of the models (`<Owner><Field>RichTextEmbeddedTypes`). `None` for any other field.
+fn rich_text_embeds(ctx: &Context, field: &FieldDef) -> Option<Vec<String>> {
+    let name = field.ty.name.as_str();
+    if name == "RichText" || ctx.models.contains(name) || ctx.components.contains(name) {
+        return None;
+    }
+    let Some(TypeKind::Object { fields, .. }) = ctx.types.get(name).map(|t| &t.kind) else {
+        return None;
+    };
+    if !fields
+        .iter()
+        .any(|f| f.name == "raw" && f.ty.name == "RichTextAST")
+    {
+        return None;
+    }
+    let references = fields.iter().find(|f| f.name == "references");
+    let mut embeds: Vec<String> = match references.and_then(|r| ctx.types.get(&r.ty.name)) {
+        Some(def) => match &def.kind {
+            TypeKind::Union { members } => members.clone(),
+            TypeKind::Object { .. } => vec![def.name.clone()],
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    // Only models can be embedded; anything else in the union is not content stagesync knows.
+    embeds.retain(|m| ctx.models.contains(m.as_str()));
+    embeds.sort();
+    Some(embeds)
 }
 
 fn field_kind(
