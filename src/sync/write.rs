@@ -906,9 +906,20 @@ pub fn edges_data(
         if locale == default_locale {
             data.extend(mapped_values);
         } else if !mapped_values.is_empty() {
+            // The content phase created the localization; should it be missing, `create` holds
+            // the whole localization so that its required fields are there.
+            let mut create: Map<String, Value> = version
+                .locales
+                .get(locale)
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            create.extend(mapped_values.clone());
             upserts.push(json!({
                 "locale": locale,
-                "create": mapped_values.clone(),
+                "create": create,
                 "update": mapped_values,
             }));
         }

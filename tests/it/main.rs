@@ -12,5 +12,6 @@ mod fields;
 mod harness;
 mod model;
 mod resilience;
+mod richtext;
 mod sync;
 mod transport;
