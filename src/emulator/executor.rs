@@ -1268,10 +1268,13 @@ impl Writer<'_> {
         version: &Version,
     ) -> Outcome<()> {
         for (holder, rich, embeds, ty, target) in self.references_in(model, version).0 {
-            if before
-                .0
-                .contains(&(holder.clone(), rich.clone(), embeds.clone(), ty.clone(), target.clone()))
-            {
+            if before.0.contains(&(
+                holder.clone(),
+                rich.clone(),
+                embeds.clone(),
+                ty.clone(),
+                target.clone(),
+            )) {
                 continue;
             }
             let place = if holder == rich {

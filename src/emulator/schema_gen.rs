@@ -1997,6 +1997,51 @@ mod tests {
     }
 
     #[test]
+    fn rich_text_with_embeds_round_trips_through_the_generated_schema() {
+        let text = include_str!("../../tests/fixtures/conference.toml");
+        let content = crate::model::from_model_file(text, "conference.toml").unwrap();
+        let schema = validated(&content);
+        let talk = match &schema.types["Talk"] {
+            apollo_compiler::schema::ExtendedType::Object(o) => o,
+            _ => panic!("Talk is an object"),
+        };
+        assert_eq!(
+            talk.fields["abstract"].ty.inner_named_type().as_str(),
+            "TalkAbstractRichText"
+        );
+        match &schema.types["TalkAbstractRichTextEmbeddedTypes"] {
+            apollo_compiler::schema::ExtendedType::Union(u) => {
+                let members: Vec<&str> = u.members.iter().map(|m| m.as_str()).collect();
+                assert_eq!(members, ["Asset", "Speaker"]);
+            }
+            _ => panic!("the embedded types are a union"),
+        }
+        assert!(schema.types.contains_key("RichBlockBodyRichText"));
+        assert!(schema.types.contains_key("PageIntroRichText"));
+        // Inputs still take the AST.
+        assert!(input_fields(&schema, "TalkUpdateInput").contains(&"abstract".to_string()));
+        // The generated schema lists fields sorted: compare each field's embeds.
+        let embeds = |content: &ContentModel| {
+            let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+            let owners = content
+                .models
+                .iter()
+                .map(|m| (&m.name, &m.fields))
+                .chain(content.components.iter().map(|c| (&c.name, &c.fields)));
+            for (owner, fields) in owners {
+                for f in fields.iter().filter(|f| f.is_rich_text()) {
+                    out.push((owner.clone(), f.name.clone(), f.embeds.clone()));
+                }
+            }
+            out.sort();
+            out
+        };
+        let derived = crate::model::from_sdl(&generate_sdl(&content), "generated").unwrap();
+        assert_eq!(embeds(&derived), embeds(&content));
+        assert_eq!(embeds(&content).len(), 3);
+    }
+
+    #[test]
     fn a_model_without_localized_fields_has_no_locale_surface() {
         let content = ContentModel {
             models: vec![model("Vote", vec![scalar("score", Scalar::Int)])],

@@ -437,14 +437,7 @@ impl ObjectValue for ComponentView<'_, '_> {
                 },
             )) => {
                 let locales = [self.locale.clone(), self.cm.default_locale.clone()];
-                rich_text_value(
-                    self.ctx,
-                    &self.type_name,
-                    f,
-                    &self.stage,
-                    &locales,
-                    value,
-                )
+                rich_text_value(self.ctx, &self.type_name, f, &self.stage, &locales, value)
             }
             Some((
                 _,

@@ -698,6 +698,95 @@ input AssetCreateInput { handle: String! }
     }
 
     #[test]
+    fn rich_text_with_embeds_knows_its_embeddable_models() {
+        let content = derive(
+            r#"
+interface Entity { id: ID! stage: Stage! }
+type Asset implements Node { id: ID! stage: Stage! url: String! }
+type Speaker implements Node { id: ID! stage: Stage! name: String }
+type Post implements Node & Entity {
+  id: ID! stage: Stage!
+  content: PostContentRichText
+  summary: RichText
+  blocks: [Block!]!
+}
+type Block implements Entity { id: ID! stage: Stage! body: BlockBodyRichText! }
+type RichText { raw: RichTextAST! html: String! }
+type PostContentRichText {
+  html: String!
+  json: RichTextAST!
+  raw: RichTextAST! @deprecated(reason: "Please use the 'json' field")
+  references(after: String, before: String, first: Int, last: Int, skip: Int): [PostContentRichTextEmbeddedTypes!]!
+  text: String!
+}
+union PostContentRichTextEmbeddedTypes = Speaker | Asset
+type BlockBodyRichText { raw: RichTextAST! references: [BlockBodyRichTextEmbeddedTypes!]! }
+union BlockBodyRichTextEmbeddedTypes = Post
+scalar RichTextAST
+input PostCreateInput { content: RichTextAST summary: RichTextAST }
+input PostCreateLocalizationDataInput { content: RichTextAST }
+input AssetCreateInput { handle: String! }
+"#,
+        );
+        let post = content.model("Post").unwrap();
+        let rich = post
+            .field("content")
+            .expect("rich text with embeds is a field");
+        assert!(rich.is_rich_text());
+        assert!(rich.localized);
+        assert_eq!(rich.embeds, ["Asset", "Speaker"]);
+        assert_eq!(
+            rich.rich_text_type("Post").as_deref(),
+            Some("PostContentRichText")
+        );
+        let plain = post.field("summary").unwrap();
+        assert!(plain.is_rich_text() && plain.embeds.is_empty());
+        assert_eq!(plain.rich_text_type("Post"), None);
+        let body = &content.component("Block").unwrap().fields[0];
+        assert!(body.is_rich_text());
+        assert_eq!(body.embeds, ["Post"]);
+        assert!(
+            content.model("PostContentRichText").is_none()
+                && content.component("PostContentRichText").is_none()
+        );
+    }
+
+    #[test]
+    fn model_file_embeds_are_checked_and_sorted() {
+        let file = |field: &str| {
+            format!(
+                "locales = [\"en\"]\n[asset]\nsystem = \"legacy\"\n[[models]]\nname = \"Speaker\"\nfields = [{{ name = \"name\", type = \"String\" }}]\n[[models]]\nname = \"Talk\"\nfields = [{field}]\n"
+            )
+        };
+        let content = super::super::from_model_file(
+            &file(r#"{ name = "abstract", type = "RichText", embeds = ["Speaker", "Asset"] }"#),
+            "ok.toml",
+        )
+        .unwrap();
+        let field = content.model("Talk").unwrap().field("abstract").unwrap();
+        assert_eq!(field.embeds, ["Asset", "Speaker"]);
+        for (spec, problem) in [
+            (
+                r#"{ name = "abstract", type = "String", embeds = ["Speaker"] }"#,
+                "only `RichText` fields embed",
+            ),
+            (
+                r#"{ name = "abstract", type = "RichText", embeds = ["Nope"] }"#,
+                "embeds `Nope`, which is not a model",
+            ),
+            (
+                r#"{ name = "abstract", type = "RichText", embeds = [] }"#,
+                "list the models",
+            ),
+        ] {
+            let err = super::super::from_model_file(&file(spec), "bad.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(problem) && err.contains("bad.toml:"), "{err}");
+        }
+    }
+
+    #[test]
     fn default_locale_falls_back_to_input_descriptions() {
         let sdl = r#"
 interface Node { id: ID! stage: Stage! }

@@ -485,7 +485,11 @@ impl Reader<'_> {
                         if !matches!(names.get(target.as_str()), Some(Named::Model)) {
                             return fail(format!(
                                 "embeds `{target}`, which is not a model defined in this file{}",
-                                if target == ASSET { " (add `[asset]` for the Asset model)" } else { "" }
+                                if target == ASSET {
+                                    " (add `[asset]` for the Asset model)"
+                                } else {
+                                    ""
+                                }
                             ));
                         }
                     }

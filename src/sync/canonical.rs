@@ -365,10 +365,10 @@ fn read_component(
                     continue;
                 }
                 let v = loc.get(&f.name).unwrap_or(&Value::Null);
-                localized
-                    .entry(locale.to_owned())
-                    .or_default()
-                    .insert(f.name.clone(), read_value(content, locales, f, v, references));
+                localized.entry(locale.to_owned()).or_default().insert(
+                    f.name.clone(),
+                    read_value(content, locales, f, v, references),
+                );
             }
         } else if let Some(v) = value.get(&f.name) {
             out.insert(

@@ -10,9 +10,7 @@ use tracing::{info, warn};
 
 use super::canonical::{changed_fields, Entry, Version};
 use super::progress::Progress;
-use super::write::{
-    batches, content_data, edges_data, execute, merge_data, Op, OpKind, Outcome,
-};
+use super::write::{batches, content_data, edges_data, execute, merge_data, Op, OpKind, Outcome};
 use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};

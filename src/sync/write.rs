@@ -767,8 +767,7 @@ fn destination_canonical(value: &Value) -> Value {
         }
         // Rich text, read with its `references` when it has embeds.
         Value::Object(map)
-            if map.contains_key("raw")
-                && map.keys().all(|k| k == "raw" || k == "references") =>
+            if map.contains_key("raw") && map.keys().all(|k| k == "raw" || k == "references") =>
         {
             canonical_value(&map["raw"])
         }
@@ -858,9 +857,8 @@ pub fn edges_data(
                 }
             }
         };
-        let mapped = content.map_rich_text(field, value, &mut |_, ast| {
-            map_embeds(ast, &mut resolve)
-        })?;
+        let mapped =
+            content.map_rich_text(field, value, &mut |_, ast| map_embeds(ast, &mut resolve))?;
         Ok(match missing {
             Some(target) => Err(format!(
                 "{model}.{place} (rich text) references {target}, which is not in the destination yet"

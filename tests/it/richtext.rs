@@ -98,7 +98,11 @@ async fn resolved(pair: &Pair, dest: bool, value: &Value) -> Vec<String> {
         let key = by_model[&ty].get(&id).unwrap_or_else(|| {
             panic!(
                 "{} rich text references {ty} {id}, which is not an entry there",
-                if dest { "the destination's" } else { "the source's" }
+                if dest {
+                    "the destination's"
+                } else {
+                    "the source's"
+                }
             )
         });
         out.push(format!("{ty}:{key}"));
@@ -343,9 +347,21 @@ async fn the_emulator_rejects_references_it_cannot_resolve() {
         .await
         .expect("seeding the source");
     let client = pair.source_client();
-    let talk = slugs(&pair, false, "Talk").await.into_keys().next().unwrap();
-    let event = slugs(&pair, false, "Event").await.into_keys().next().unwrap();
-    let speaker = slugs(&pair, false, "Speaker").await.into_keys().next().unwrap();
+    let talk = slugs(&pair, false, "Talk")
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
+    let event = slugs(&pair, false, "Event")
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
+    let speaker = slugs(&pair, false, "Speaker")
+        .await
+        .into_keys()
+        .next()
+        .unwrap();
     let update = "mutation ($id: ID!, $ast: RichTextAST) { updateTalk(where: { id: $id }, data: { abstract: $ast }) { id } }";
     let error_of = |response: stagesync::hygraph::Response| {
         response
@@ -384,7 +400,12 @@ async fn the_emulator_rejects_references_it_cannot_resolve() {
     );
 
     // Inside a component too.
-    let page = gql(&client, "query { pages(first: 1, stage: DRAFT) { id } }", json!({})).await;
+    let page = gql(
+        &client,
+        "query { pages(first: 1, stage: DRAFT) { id } }",
+        json!({}),
+    )
+    .await;
     let response = client
         .graphql(
             UPDATE_PAGE,
@@ -415,7 +436,10 @@ async fn the_emulator_rejects_references_it_cannot_resolve() {
         json!({}),
     )
     .await;
-    assert_eq!(read["talk"]["abstract"]["__typename"], "TalkAbstractRichText");
+    assert_eq!(
+        read["talk"]["abstract"]["__typename"],
+        "TalkAbstractRichText"
+    );
     assert_eq!(
         read["talk"]["abstract"]["references"],
         json!([{ "__typename": "Speaker", "id": speaker }])
