@@ -445,3 +445,22 @@ async fn the_emulator_rejects_references_it_cannot_resolve() {
         json!([{ "__typename": "Speaker", "id": speaker }])
     );
 }
+
+#[test]
+fn the_schema_command_shows_what_rich_text_embeds() {
+    let toml = super::common::project_fixture("conference.toml");
+    let out = std::process::Command::new(super::common::stagesync_bin())
+        .args(["schema", toml.to_str().unwrap()])
+        .output()
+        .expect("stagesync schema runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("RichText embeds Asset | Speaker | Talk"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("RichText embeds Asset | Speaker"),
+        "{stdout}"
+    );
+}
