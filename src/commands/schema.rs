@@ -200,7 +200,11 @@ fn field_table(out: &mut String, fields: &[Field]) {
         .map(|f| {
             vec![
                 f.name.clone(),
-                kind(&f.kind),
+                if f.embeds.is_empty() {
+                    kind(&f.kind)
+                } else {
+                    format!("{} embeds {}", kind(&f.kind), f.embeds.join(" | "))
+                },
                 yes(f.list),
                 yes(f.required),
                 yes(f.localized),

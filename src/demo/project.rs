@@ -163,8 +163,8 @@ pub fn value_for(
 }
 
 /// Rich text that references other entries and assets, as editors write it: an embedded entry,
-/// a link to the same entry, an embedded asset. The entry comes from a model this one relates
-/// to through a list (a talk embeds its speakers), else any other model.
+/// a link to the same entry, an embedded asset — in every rich-text field with embeds (the
+/// default locale of localized ones), picking targets among the models the field may embed.
 fn embed_references(
     content: &ContentModel,
     shape: &Shape<'_>,
@@ -173,22 +173,6 @@ fn embed_references(
     data: &mut Map<String, Value>,
 ) {
     let model = &shape.model.name;
-    let related = shape
-        .model
-        .fields
-        .iter()
-        .filter(|f| f.list)
-        .filter_map(|f| f.relation())
-        .flat_map(|r| r.targets.iter())
-        .chain(content.models.iter().map(|m| &m.name))
-        .find(|t| {
-            *t != model
-                && content.model(t).is_some_and(|m| m.asset.is_none())
-                && project.ids.get(*t).is_some_and(|ids| !ids.is_empty())
-        });
-    let Some(target) = related else {
-        return;
-    };
     let pick = |name: &str, k: usize| {
         project
             .ids
@@ -196,25 +180,38 @@ fn embed_references(
             .filter(|ids| !ids.is_empty())
             .map(|ids| ids[(i + k) % ids.len()].clone())
     };
-    let entry = pick(target, 0).unwrap_or_default();
-    let asset = content
-        .asset_model()
-        .and_then(|a| pick(&a.name, 1).map(|id| (a.name.clone(), id)));
-    for f in shape.plain.iter().filter(|f| {
-        !f.list
-            && f.kind
-                == FieldKind::Scalar {
-                    scalar: Scalar::RichText,
-                }
-    }) {
+    for f in shape
+        .plain
+        .iter()
+        .chain(&shape.localized)
+        .filter(|f| !f.list && f.is_rich_text() && !f.embeds.is_empty())
+    {
+        let entry = f
+            .embeds
+            .iter()
+            .filter(|t| content.model(t).is_some_and(|m| m.asset.is_none()))
+            .find_map(|t| {
+                pick(t, 0)
+                    .filter(|id| t != model || project.ids[model].get(i) != Some(id))
+                    .map(|id| (t.clone(), id))
+            });
+        let asset = content
+            .asset_model()
+            .filter(|a| f.embeds.contains(&a.name))
+            .and_then(|a| pick(&a.name, 1).map(|id| (a.name.clone(), id)));
+        if entry.is_none() && asset.is_none() {
+            continue;
+        }
         let mut children = vec![
             json!({ "type": "paragraph", "children": [{ "text": format!("{model} {i} {} with references", f.name) }] }),
-            json!({ "type": "embed", "nodeId": entry, "nodeType": target, "children": [{ "text": "" }] }),
-            json!({ "type": "paragraph", "children": [
-                { "text": "More in " },
-                { "type": "link", "href": format!("/{}", target.to_lowercase()), "nodeId": entry, "nodeType": target, "children": [{ "text": "this entry" }] },
-            ] }),
         ];
+        if let Some((target, id)) = &entry {
+            children.push(json!({ "type": "embed", "nodeId": id, "nodeType": target, "children": [{ "text": "" }] }));
+            children.push(json!({ "type": "paragraph", "children": [
+                { "text": "More in " },
+                { "type": "link", "href": format!("/{}", target.to_lowercase()), "nodeId": id, "nodeType": target, "children": [{ "text": "this entry" }] },
+            ] }));
+        }
         if let Some((asset_model, id)) = &asset {
             children.push(json!({ "type": "embed", "nodeId": id, "nodeType": asset_model, "children": [{ "text": "" }] }));
         }

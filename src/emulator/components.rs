@@ -386,6 +386,7 @@ mod tests {
             localized,
             unique: false,
             access: Access::Writable,
+            embeds: Vec::new(),
         }
     }
 
@@ -421,6 +422,7 @@ mod tests {
             localized: false,
             unique: false,
             access: Access::Writable,
+            embeds: Vec::new(),
         }
     }
 

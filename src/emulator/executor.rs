@@ -826,6 +826,10 @@ fn position_of(v: Option<&Value>) -> Position {
     }
 }
 
+/// Rich-text references of one version (see [`Writer::references_in`]).
+#[derive(Default)]
+struct References(BTreeSet<(String, String, Vec<String>, String, String)>);
+
 /// Applies writes of one root mutation field to the store (inside its transaction).
 struct Writer<'w> {
     cm: &'w ContentModel,
@@ -946,6 +950,7 @@ impl Writer<'_> {
                 self.localization_create(model, &mut version, locale, item.get("data"))?;
             }
         }
+        self.check_references(model, &id, &References::default(), &version)?;
         self.check_required(model, &version)?;
         self.check_unique(model, &id, &version)?;
         let entry = Entry {
@@ -973,6 +978,7 @@ impl Writer<'_> {
             .cloned()
             .ok_or_else(|| failure("NOT_FOUND", format!("{} {id} has no draft", model.name)))?;
         version.updated_at = self.now.clone();
+        let before = self.references_in(model, &version);
         let relations = self.assign(model, id, &mut version, &data, false)?;
         if let Some(loc) = data.get("localizations").and_then(Value::as_object) {
             for item in loc
@@ -1052,6 +1058,7 @@ impl Writer<'_> {
                 }
             }
         }
+        self.check_references(model, id, &before, &version)?;
         self.check_required(model, &version)?;
         self.check_unique(model, id, &version)?;
         entry.stages.insert(self.draft.clone(), version);
@@ -1214,6 +1221,89 @@ impl Writer<'_> {
             json!({"status": "ASSET_CREATE_PENDING", "error": null, "expiresAt": null, "requestPostData": null}),
         );
         self.uploads.push((id.to_string(), url.to_string()));
+    }
+
+    /// Every embed and entry link in the rich text of `version`: (field holding the rich text,
+    /// the rich-text field, nodeType, nodeId).
+    fn references_in(&self, model: &Model, version: &Version) -> References {
+        let mut out = References::default();
+        for field in &model.fields {
+            if !field.is_rich_text() && !matches!(field.kind, FieldKind::Component { .. }) {
+                continue;
+            }
+            let values: Vec<&Value> = if field.localized {
+                version
+                    .localizations
+                    .values()
+                    .filter_map(|l| l.get(&field.name))
+                    .collect()
+            } else {
+                version.fields.get(&field.name).into_iter().collect()
+            };
+            for value in values {
+                self.cm.visit_rich_text(field, value, &mut |rich, ast| {
+                    crate::model::rich_text::ast_references(ast, &mut |ty, id| {
+                        out.0.insert((
+                            field.name.clone(),
+                            rich.name.clone(),
+                            rich.embeds.clone(),
+                            ty.to_owned(),
+                            id.to_owned(),
+                        ));
+                    });
+                });
+            }
+        }
+        out
+    }
+
+    /// Hygraph validates rich-text references: each embed or link written must name an
+    /// embeddable model and an entry that exists. References already stored are not checked
+    /// again (their target may have been deleted since, which Hygraph tolerates).
+    fn check_references(
+        &self,
+        model: &Model,
+        id: &str,
+        before: &References,
+        version: &Version,
+    ) -> Outcome<()> {
+        for (holder, rich, embeds, ty, target) in self.references_in(model, version).0 {
+            if before.0.contains(&(
+                holder.clone(),
+                rich.clone(),
+                embeds.clone(),
+                ty.clone(),
+                target.clone(),
+            )) {
+                continue;
+            }
+            let place = if holder == rich {
+                format!("rich text `{}.{rich}` of {} {id}", model.name, model.name)
+            } else {
+                format!(
+                    "rich text `{rich}` in component field `{}.{holder}` of {} {id}",
+                    model.name, model.name
+                )
+            };
+            if !embeds.contains(&ty) {
+                let allowed = if embeds.is_empty() {
+                    "it has no embeds enabled".to_owned()
+                } else {
+                    format!("it embeds only {}", embeds.join(", "))
+                };
+                return Err(failure(
+                    "BAD_USER_INPUT",
+                    format!("{place} references {ty} `{target}`, but {ty} is not embeddable there ({allowed})"),
+                ));
+            }
+            if self.store.entry(&ty, &target).is_none() {
+                return Err(failure(
+                    "BAD_USER_INPUT",
+                    format!("{place} references {ty} `{target}`, which does not exist in this project: create it first, or fix the nodeId"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_required(&self, model: &Model, version: &Version) -> Outcome<()> {

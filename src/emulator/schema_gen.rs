@@ -479,6 +479,7 @@ impl<'a> Generator<'a> {
             localized: false,
             unique: false,
             access: Access::ReadOnly("system model".into()),
+            embeds: Vec::new(),
         };
         let scalar = |s| FieldKind::Scalar { scalar: s };
         let enumeration = |n: &str| FieldKind::Enumeration { name: n.into() };
@@ -565,7 +566,7 @@ impl<'a> Generator<'a> {
             object.implements = vec!["Node".into()];
             self.system_fields(&mut object, name, false, user_refs, false);
             for f in fields.iter() {
-                self.object_field(&mut object, f);
+                self.object_field(&mut object, name, f);
             }
             if name == "ScheduledOperation" {
                 object.field("rawPayload", "Json!");
@@ -700,8 +701,8 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// One content field on an object type.
-    fn object_field(&self, object: &mut Def, field: &Field) {
+    /// One content field on an object type of `owner`.
+    fn object_field(&self, object: &mut Def, owner: &str, field: &Field) {
         let wrap = |base: &str| {
             if field.list {
                 format!("[{base}!]!")
@@ -713,7 +714,10 @@ impl<'a> Generator<'a> {
         };
         match &field.kind {
             FieldKind::Scalar { scalar } => {
-                object.field(&field.name, wrap(output_scalar(*scalar)));
+                let ty = field
+                    .rich_text_type(owner)
+                    .unwrap_or_else(|| output_scalar(*scalar).to_string());
+                object.field(&field.name, wrap(&ty));
             }
             FieldKind::Enumeration { name } => {
                 object.field(&field.name, wrap(name));
@@ -765,6 +769,35 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Rich text with embeds gets its own output type, as in Hygraph: `PostContentRichText`
+    /// (the fields of `RichText`, `json`, and `references` over
+    /// `union PostContentRichTextEmbeddedTypes = Asset | ...`). Inputs still take `RichTextAST`.
+    fn rich_text_type(&mut self, owner: &str, field: &Field) {
+        let Some(name) = field.rich_text_type(owner) else {
+            return;
+        };
+        let union = format!("{name}EmbeddedTypes");
+        let def = self.def(&name, Kind::Object);
+        def.field("html", "String!")
+            .describe("Returns HTMl representation");
+        def.field("json", "RichTextAST!");
+        def.field("markdown", "String!")
+            .describe("Returns Markdown representation");
+        def.field("raw", "RichTextAST!")
+            .deprecated("Please use the 'json' field");
+        def.field("references", format!("[{union}!]!"))
+            .arg("after", "String")
+            .arg("before", "String")
+            .arg("first", "Int")
+            .arg("last", "Int")
+            .arg("skip", "Int");
+        def.field("text", "String!")
+            .describe("Returns plain-text contents of RichText");
+        let mut members = field.embeds.clone();
+        members.sort();
+        self.def(&union, Kind::Union).values = members;
+    }
+
     fn content_model(&mut self, model: &Model) {
         let name = model.name.as_str();
         let localized = model.has_localized_fields();
@@ -775,7 +808,8 @@ impl<'a> Generator<'a> {
         }
         self.system_fields(&mut object, name, localized, true, true);
         for field in &model.fields {
-            self.object_field(&mut object, field);
+            self.object_field(&mut object, name, field);
+            self.rich_text_type(name, field);
         }
         if let Some(system) = model.asset {
             self.asset_extras(&mut object, system);
@@ -1410,7 +1444,8 @@ impl<'a> Generator<'a> {
                 .arg_default("locales", "[Locale!]!", self.locales_default());
         }
         for field in fields {
-            self.object_field(&mut object, field);
+            self.object_field(&mut object, name, field);
+            self.rich_text_type(name, field);
         }
         self.defs.insert(name.to_string(), object);
 
@@ -1764,6 +1799,7 @@ mod tests {
             localized: false,
             unique: false,
             access: Access::Writable,
+            embeds: Vec::new(),
         }
     }
 
@@ -1958,6 +1994,51 @@ mod tests {
             _ => 0,
         };
         assert_eq!(stage, 3);
+    }
+
+    #[test]
+    fn rich_text_with_embeds_round_trips_through_the_generated_schema() {
+        let text = include_str!("../../tests/fixtures/conference.toml");
+        let content = crate::model::from_model_file(text, "conference.toml").unwrap();
+        let schema = validated(&content);
+        let talk = match &schema.types["Talk"] {
+            apollo_compiler::schema::ExtendedType::Object(o) => o,
+            _ => panic!("Talk is an object"),
+        };
+        assert_eq!(
+            talk.fields["abstract"].ty.inner_named_type().as_str(),
+            "TalkAbstractRichText"
+        );
+        match &schema.types["TalkAbstractRichTextEmbeddedTypes"] {
+            apollo_compiler::schema::ExtendedType::Union(u) => {
+                let members: Vec<&str> = u.members.iter().map(|m| m.as_str()).collect();
+                assert_eq!(members, ["Asset", "Speaker"]);
+            }
+            _ => panic!("the embedded types are a union"),
+        }
+        assert!(schema.types.contains_key("RichBlockBodyRichText"));
+        assert!(schema.types.contains_key("PageIntroRichText"));
+        // Inputs still take the AST.
+        assert!(input_fields(&schema, "TalkUpdateInput").contains(&"abstract".to_string()));
+        // The generated schema lists fields sorted: compare each field's embeds.
+        let embeds = |content: &ContentModel| {
+            let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+            let owners = content
+                .models
+                .iter()
+                .map(|m| (&m.name, &m.fields))
+                .chain(content.components.iter().map(|c| (&c.name, &c.fields)));
+            for (owner, fields) in owners {
+                for f in fields.iter().filter(|f| f.is_rich_text()) {
+                    out.push((owner.clone(), f.name.clone(), f.embeds.clone()));
+                }
+            }
+            out.sort();
+            out
+        };
+        let derived = crate::model::from_sdl(&generate_sdl(&content), "generated").unwrap();
+        assert_eq!(embeds(&derived), embeds(&content));
+        assert_eq!(embeds(&content).len(), 3);
     }
 
     #[test]

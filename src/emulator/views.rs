@@ -299,14 +299,21 @@ impl ObjectValue for EntryView<'_, '_> {
             FieldKind::Relation(_) => self.relation(info, field),
             FieldKind::Scalar {
                 scalar: Scalar::RichText,
-            } => Ok(map_value(self.field_value(name), &rich_text)),
+            } => Ok(rich_text_value(
+                self.ctx,
+                &self.model.name,
+                field,
+                &self.stage,
+                &self.locales,
+                self.field_value(name),
+            )),
             FieldKind::Scalar {
                 scalar: Scalar::Color,
             } => Ok(map_value(self.field_value(name), &|v| {
                 json_object("Color", color(v))
             })),
             FieldKind::Component { .. } => Ok(component_views(
-                self.ctx.cm,
+                self.ctx,
                 &self.stage,
                 &self.locale,
                 self.field_value(name),
@@ -317,15 +324,16 @@ impl ObjectValue for EntryView<'_, '_> {
 }
 
 /// Stored components (see `components.rs`) shown in one stage and locale.
-fn component_views<'r>(
-    cm: &'r ContentModel,
+fn component_views<'r, 'c: 'r, 'a: 'c>(
+    ctx: &'c Ctx<'a>,
     stage: &str,
     locale: &str,
     value: Value,
 ) -> ResolvedValue<'r> {
     map_value(value, &|v| match v {
         Value::Object(map) => ResolvedValue::object(ComponentView {
-            cm,
+            ctx,
+            cm: ctx.cm,
             stage: stage.to_owned(),
             locale: locale.to_owned(),
             type_name: map
@@ -340,7 +348,8 @@ fn component_views<'r>(
 }
 
 /// One component inside an entry, in the entry's stage and locale.
-struct ComponentView<'a> {
+struct ComponentView<'c, 'a> {
+    ctx: &'c Ctx<'a>,
     cm: &'a ContentModel,
     stage: String,
     locale: String,
@@ -348,7 +357,7 @@ struct ComponentView<'a> {
     map: Map<String, Value>,
 }
 
-impl ComponentView<'_> {
+impl ComponentView<'_, '_> {
     fn localized(&self, locale: &str) -> Option<&Map<String, Value>> {
         self.map
             .get(LOCALIZATIONS)
@@ -357,7 +366,7 @@ impl ComponentView<'_> {
     }
 }
 
-impl ObjectValue for ComponentView<'_> {
+impl ObjectValue for ComponentView<'_, '_> {
     fn type_name(&self) -> &str {
         &self.type_name
     }
@@ -389,6 +398,7 @@ impl ObjectValue for ComponentView<'_> {
                     .filter(|l| *l == self.cm.default_locale || self.localized(l).is_some())
                     .map(|l| {
                         ResolvedValue::object(ComponentView {
+                            ctx: self.ctx,
                             cm: self.cm,
                             stage: self.stage.clone(),
                             locale: l,
@@ -416,16 +426,25 @@ impl ObjectValue for ComponentView<'_> {
         if value.is_null() && field.is_some_and(|f| f.list) {
             return Ok(ResolvedValue::list(Vec::new()));
         }
-        Ok(match field.map(|f| &f.kind) {
-            Some(FieldKind::Component { .. }) => {
-                component_views(self.cm, &self.stage, &self.locale, value)
+        Ok(match field.map(|f| (f, &f.kind)) {
+            Some((_, FieldKind::Component { .. })) => {
+                component_views(self.ctx, &self.stage, &self.locale, value)
             }
-            Some(FieldKind::Scalar {
-                scalar: Scalar::RichText,
-            }) => map_value(value, &rich_text),
-            Some(FieldKind::Scalar {
-                scalar: Scalar::Color,
-            }) => map_value(value, &|v| json_object("Color", color(v))),
+            Some((
+                f,
+                FieldKind::Scalar {
+                    scalar: Scalar::RichText,
+                },
+            )) => {
+                let locales = [self.locale.clone(), self.cm.default_locale.clone()];
+                rich_text_value(self.ctx, &self.type_name, f, &self.stage, &locales, value)
+            }
+            Some((
+                _,
+                FieldKind::Scalar {
+                    scalar: Scalar::Color,
+                },
+            )) => map_value(value, &|v| json_object("Color", color(v))),
             _ => json_value(info, value),
         })
     }
@@ -489,7 +508,8 @@ pub(crate) fn to_json(value: Value) -> JsonValue {
     JsonValue::from(value)
 }
 
-fn rich_text<'r>(raw: Value) -> ResolvedValue<'r> {
+/// The renderings of a rich-text AST: `raw`/`json` as stored, text, markdown, html.
+fn rich_text_fields(raw: Value) -> Map<String, Value> {
     let mut text = String::new();
     collect_text(&raw, &mut text);
     let html = text
@@ -497,10 +517,106 @@ fn rich_text<'r>(raw: Value) -> ResolvedValue<'r> {
         .map(|l| format!("<p>{l}</p>"))
         .collect::<Vec<_>>()
         .join("");
-    json_object(
-        "RichText",
-        json!({"raw": raw, "text": text, "markdown": text, "html": html, "json": raw}),
-    )
+    let mut map = Map::new();
+    map.insert("json".into(), raw.clone());
+    map.insert("raw".into(), raw);
+    map.insert("markdown".into(), json!(text));
+    map.insert("html".into(), json!(html));
+    map.insert("text".into(), json!(text));
+    map
+}
+
+/// A stored rich-text value of `field` (of `owner`) shown in `stage`: plain `RichText`, or for
+/// rich text with embeds the generated `<Owner><Field>RichText` with `references`.
+fn rich_text_value<'r, 'c: 'r, 'a: 'c>(
+    ctx: &'c Ctx<'a>,
+    owner: &str,
+    field: &'a crate::model::Field,
+    stage: &str,
+    locales: &[String],
+    value: Value,
+) -> ResolvedValue<'r> {
+    let Some(type_name) = field.rich_text_type(owner) else {
+        return map_value(value, &|raw| {
+            ResolvedValue::object(JsonObject {
+                type_name: "RichText".into(),
+                map: rich_text_fields(raw),
+            })
+        });
+    };
+    map_value(value, &|raw| {
+        ResolvedValue::object(RichTextView {
+            ctx,
+            type_name: type_name.clone(),
+            embeds: &field.embeds,
+            stage: stage.to_owned(),
+            locales: locales.to_vec(),
+            map: rich_text_fields(raw),
+        })
+    })
+}
+
+/// Rich text with embeds: its renderings, and `references` — the entries and assets its AST
+/// embeds or links to that exist in the stage being read, in document order, each once.
+struct RichTextView<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    type_name: String,
+    embeds: &'a [String],
+    stage: String,
+    locales: Vec<String>,
+    map: Map<String, Value>,
+}
+
+impl ObjectValue for RichTextView<'_, '_> {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn resolve_field<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let name = info.field_name();
+        if name != "references" {
+            let value = self.map.get(name).cloned().unwrap_or(Value::Null);
+            return Ok(ResolvedValue::Leaf(to_json(value)));
+        }
+        let args = args_of(info);
+        let mut seen = Vec::new();
+        if let Some(ast) = self.map.get("raw") {
+            crate::model::rich_text::ast_references(ast, &mut |ty, id| {
+                let key = (ty.to_owned(), id.to_owned());
+                if self.embeds.iter().any(|e| e == ty) && !seen.contains(&key) {
+                    seen.push(key);
+                }
+            });
+        }
+        let mut locales = self.locales.clone();
+        locales.push(self.ctx.cm.default_locale.clone());
+        let store = self.ctx.store.borrow();
+        let mut views = Vec::new();
+        for (ty, id) in &seen {
+            let (Some(model), Some(entry)) = (self.ctx.cm.model(ty), store.entry(ty, id)) else {
+                continue;
+            };
+            if let Some(view) = EntryView::new(self.ctx, model, entry, &self.stage, &locales) {
+                views.push(view);
+            }
+        }
+        drop(store);
+        let skip = args.get("skip").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let mut views: Vec<_> = views.into_iter().skip(skip).collect();
+        if let Some(first) = self.ctx.page_arg(&args, "first")? {
+            views.truncate(first);
+        }
+        if let Some(last) = self.ctx.page_arg(&args, "last")? {
+            let start = views.len().saturating_sub(last);
+            views.drain(..start);
+        }
+        Ok(ResolvedValue::list(
+            views.into_iter().map(ResolvedValue::object),
+        ))
+    }
 }
 
 fn collect_text(node: &Value, out: &mut String) {

@@ -308,8 +308,15 @@ fn derive_fields(
         if SYSTEM_FIELDS.contains(&name) || skip.contains(&name) {
             continue;
         }
-        let Some(kind) = field_kind(ctx, owner, field)? else {
-            continue;
+        let embeds = rich_text_embeds(ctx, field);
+        let kind = match &embeds {
+            Some(_) => FieldKind::Scalar {
+                scalar: Scalar::RichText,
+            },
+            None => match field_kind(ctx, owner, field)? {
+                Some(kind) => kind,
+                None => continue,
+            },
         };
         if let FieldKind::Enumeration { name } = &kind {
             enums_used.insert(name.clone());
@@ -337,9 +344,42 @@ fn derive_fields(
             localized: in_input(&localization),
             unique: name != "id" && in_input(&unique),
             access,
+            embeds: embeds.unwrap_or_default(),
         });
     }
     Ok(out)
+}
+
+/// The embeddable models of a rich-text field with embeds: its type is Hygraph's generated
+/// `<Owner><Field>RichText` object (`raw: RichTextAST!` like `RichText`) whose `references` list
+/// a union of the models (`<Owner><Field>RichTextEmbeddedTypes`). `None` for any other field.
+fn rich_text_embeds(ctx: &Context, field: &FieldDef) -> Option<Vec<String>> {
+    let name = field.ty.name.as_str();
+    if name == "RichText" || ctx.models.contains(name) || ctx.components.contains(name) {
+        return None;
+    }
+    let Some(TypeKind::Object { fields, .. }) = ctx.types.get(name).map(|t| &t.kind) else {
+        return None;
+    };
+    if !fields
+        .iter()
+        .any(|f| f.name == "raw" && f.ty.name == "RichTextAST")
+    {
+        return None;
+    }
+    let references = fields.iter().find(|f| f.name == "references");
+    let mut embeds: Vec<String> = match references.and_then(|r| ctx.types.get(&r.ty.name)) {
+        Some(def) => match &def.kind {
+            TypeKind::Union { members } => members.clone(),
+            TypeKind::Object { .. } => vec![def.name.clone()],
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    // Only models can be embedded; anything else in the union is not content stagesync knows.
+    embeds.retain(|m| ctx.models.contains(m.as_str()));
+    embeds.sort();
+    Some(embeds)
 }
 
 fn field_kind(
@@ -655,6 +695,95 @@ input AssetCreateInput { handle: String! }
             asset.field("url").is_none(),
             "computed asset fields are left out"
         );
+    }
+
+    #[test]
+    fn rich_text_with_embeds_knows_its_embeddable_models() {
+        let content = derive(
+            r#"
+interface Entity { id: ID! stage: Stage! }
+type Asset implements Node { id: ID! stage: Stage! url: String! }
+type Speaker implements Node { id: ID! stage: Stage! name: String }
+type Post implements Node & Entity {
+  id: ID! stage: Stage!
+  content: PostContentRichText
+  summary: RichText
+  blocks: [Block!]!
+}
+type Block implements Entity { id: ID! stage: Stage! body: BlockBodyRichText! }
+type RichText { raw: RichTextAST! html: String! }
+type PostContentRichText {
+  html: String!
+  json: RichTextAST!
+  raw: RichTextAST! @deprecated(reason: "Please use the 'json' field")
+  references(after: String, before: String, first: Int, last: Int, skip: Int): [PostContentRichTextEmbeddedTypes!]!
+  text: String!
+}
+union PostContentRichTextEmbeddedTypes = Speaker | Asset
+type BlockBodyRichText { raw: RichTextAST! references: [BlockBodyRichTextEmbeddedTypes!]! }
+union BlockBodyRichTextEmbeddedTypes = Post
+scalar RichTextAST
+input PostCreateInput { content: RichTextAST summary: RichTextAST }
+input PostCreateLocalizationDataInput { content: RichTextAST }
+input AssetCreateInput { handle: String! }
+"#,
+        );
+        let post = content.model("Post").unwrap();
+        let rich = post
+            .field("content")
+            .expect("rich text with embeds is a field");
+        assert!(rich.is_rich_text());
+        assert!(rich.localized);
+        assert_eq!(rich.embeds, ["Asset", "Speaker"]);
+        assert_eq!(
+            rich.rich_text_type("Post").as_deref(),
+            Some("PostContentRichText")
+        );
+        let plain = post.field("summary").unwrap();
+        assert!(plain.is_rich_text() && plain.embeds.is_empty());
+        assert_eq!(plain.rich_text_type("Post"), None);
+        let body = &content.component("Block").unwrap().fields[0];
+        assert!(body.is_rich_text());
+        assert_eq!(body.embeds, ["Post"]);
+        assert!(
+            content.model("PostContentRichText").is_none()
+                && content.component("PostContentRichText").is_none()
+        );
+    }
+
+    #[test]
+    fn model_file_embeds_are_checked_and_sorted() {
+        let file = |field: &str| {
+            format!(
+                "locales = [\"en\"]\n[asset]\nsystem = \"legacy\"\n[[models]]\nname = \"Speaker\"\nfields = [{{ name = \"name\", type = \"String\" }}]\n[[models]]\nname = \"Talk\"\nfields = [{field}]\n"
+            )
+        };
+        let content = super::super::from_model_file(
+            &file(r#"{ name = "abstract", type = "RichText", embeds = ["Speaker", "Asset"] }"#),
+            "ok.toml",
+        )
+        .unwrap();
+        let field = content.model("Talk").unwrap().field("abstract").unwrap();
+        assert_eq!(field.embeds, ["Asset", "Speaker"]);
+        for (spec, problem) in [
+            (
+                r#"{ name = "abstract", type = "String", embeds = ["Speaker"] }"#,
+                "only `RichText` fields embed",
+            ),
+            (
+                r#"{ name = "abstract", type = "RichText", embeds = ["Nope"] }"#,
+                "embeds `Nope`, which is not a model",
+            ),
+            (
+                r#"{ name = "abstract", type = "RichText", embeds = [] }"#,
+                "list the models",
+            ),
+        ] {
+            let err = super::super::from_model_file(&file(spec), "bad.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(problem) && err.contains("bad.toml:"), "{err}");
+        }
     }
 
     #[test]

@@ -32,6 +32,8 @@
 //!   { name = "speakers", type = "Speaker", list = true, reverse = "talks" },
 //!   { name = "venue", type = "TalkVenue" },
 //!   { name = "slides", type = "Asset" },
+//!   # Rich text whose AST may embed or link to Speaker entries and assets.
+//!   { name = "abstract", type = "RichText", embeds = ["Speaker", "Asset"] },
 //! ]
 //!
 //! [[components]]
@@ -44,6 +46,11 @@
 //! to. The `type` is a scalar (`String`, `Int`, `Float`, `Boolean`, `Long`, `Date`, `DateTime`,
 //! `Json`, `RichText`, `Color`, `Location`, `Hex`, `RGBA`, `ID`), an enumeration, a model
 //! (a relation), a component, or a union of either.
+//!
+//! `embeds = ["Model", ...]` on a `RichText` field (in a model or a component, localized or not)
+//! enables Hygraph's rich-text embeds: the AST may embed entries of those models (and assets,
+//! with `"Asset"`) and link to them, and the API types the field as `<Owner><Field>RichText`
+//! with `references` over a union of them. Without `embeds` the field is plain `RichText`.
 //!
 //! Relations are one-way unless `reverse` names the field on the target that points back; that
 //! field must exist and name this field as its own `reverse` (for a union, every member needs
@@ -136,6 +143,8 @@ struct FieldSpec {
     reverse: Option<String>,
     #[serde(default)]
     read_only: Option<String>,
+    #[serde(default)]
+    embeds: Option<Vec<String>>,
 }
 
 const ASSET: &str = "Asset";
@@ -459,6 +468,39 @@ impl Reader<'_> {
             {
                 return fail(format!("a `{ty}` field cannot be unique"));
             }
+            let embeds = match &spec.embeds {
+                None => Vec::new(),
+                Some(_) if ty != "RichText" => {
+                    return fail(format!(
+                        "`embeds` on a `{ty}` field; only `RichText` fields embed entries"
+                    ))
+                }
+                Some(list) => {
+                    if list.is_empty() {
+                        return fail(
+                            "`embeds = []`: list the models it may embed, or drop `embeds`".into(),
+                        );
+                    }
+                    for target in list {
+                        if !matches!(names.get(target.as_str()), Some(Named::Model)) {
+                            return fail(format!(
+                                "embeds `{target}`, which is not a model defined in this file{}",
+                                if target == ASSET {
+                                    " (add `[asset]` for the Asset model)"
+                                } else {
+                                    ""
+                                }
+                            ));
+                        }
+                    }
+                    if let Some(dup) = duplicate(list.iter()) {
+                        return fail(format!("embeds `{dup}` twice"));
+                    }
+                    let mut sorted = list.clone();
+                    sorted.sort();
+                    sorted
+                }
+            };
             let is_relation = matches!(kind, FieldKind::Relation(_));
             if spec.localized && is_relation {
                 return fail("relations cannot be localized; drop `localized`".into());
@@ -490,6 +532,7 @@ impl Reader<'_> {
                     Some(reason) => Access::ReadOnly(reason.clone()),
                     None => Access::Writable,
                 },
+                embeds,
             });
         }
         Ok(fields)
@@ -611,6 +654,7 @@ fn asset_model(system: AssetSystem, models: &mut [Model]) -> Model {
         localized: true,
         unique: false,
         access: access.clone(),
+        embeds: Vec::new(),
     };
     let mut fields = vec![
         scalar("fileName", Scalar::String, true),
@@ -639,6 +683,7 @@ fn asset_model(system: AssetSystem, models: &mut [Model]) -> Model {
                     localized: false,
                     unique: false,
                     access: Access::Writable,
+                    embeds: Vec::new(),
                 });
             }
         }

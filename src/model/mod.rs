@@ -9,6 +9,7 @@ mod derive;
 mod error;
 mod file;
 pub mod introspection;
+pub mod rich_text;
 mod schema;
 mod type_system;
 
@@ -85,6 +86,11 @@ pub struct Field {
     /// Appears in `...WhereUniqueInput`.
     pub unique: bool,
     pub access: Access,
+    /// Models (`Asset` included) that rich text in this field may embed or link to: the members
+    /// of Hygraph's `<Owner><Field>RichTextEmbeddedTypes` union. Empty for every other field and
+    /// for rich text without embeds (plain `RichText`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<String>,
 }
 
 /// Whether stagesync can write a field, and if not, why.
@@ -210,6 +216,28 @@ impl Field {
             FieldKind::Relation(r) => Some(r),
             _ => None,
         }
+    }
+
+    pub fn is_rich_text(&self) -> bool {
+        self.kind
+            == FieldKind::Scalar {
+                scalar: Scalar::RichText,
+            }
+    }
+
+    /// Hygraph's name for the output type of rich text with embeds in `owner` (a model or a
+    /// component type): `Post.content` → `PostContentRichText`. `None` for any other field.
+    pub fn rich_text_type(&self, owner: &str) -> Option<String> {
+        (self.is_rich_text() && !self.embeds.is_empty())
+            .then(|| format!("{owner}{}RichText", upper_first(&self.name)))
+    }
+}
+
+fn upper_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -9,7 +9,7 @@
 //! content hash, one edges hash (owned relation fields, ordered), one publication hash (which
 //! stages hold which version).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -31,10 +31,20 @@ pub struct Version {
     pub locales: BTreeMap<String, BTreeMap<String, Value>>,
     /// Owned relation field → ordered targets `Type:id`.
     pub edges: BTreeMap<String, Vec<String>>,
-    /// Rich-text fields whose AST embeds or links entries or assets (`nodeId` + `nodeType`),
-    /// with source ids: written with the edges, once their targets exist.
+    /// Non-localized fields whose rich text embeds or links entries or assets (`nodeId` +
+    /// `nodeType`): rich-text fields, and component fields holding such rich text anywhere
+    /// (written whole). Source ids; written with the edges, once their targets exist.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub embeds: BTreeMap<String, Value>,
+    /// The same for localized rich text: locale → field → AST. The locale stays in `locales`
+    /// (with the field left out there).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub localized_embeds: BTreeMap<String, BTreeMap<String, Value>>,
+    /// What the source's `references` of rich text with embeds returned, wherever it is
+    /// (top level, localized, inside components): `Type:id`, sorted, each once. Every one must
+    /// exist in the destination before the rich text is written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
     /// Asset file identity (the source's handle or url), for assets only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -141,12 +151,46 @@ impl Version {
         )
     }
 
+    /// Hash of what the edges phase writes: relation targets and rich text with references.
+    /// Without rich-text references it is the hash of the edges alone, as before they existed.
     pub fn edges_hash(&self) -> Hash {
-        if self.embeds.is_empty() {
+        if self.embeds.is_empty() && self.localized_embeds.is_empty() && self.references.is_empty()
+        {
             hash_json(EDGES_CONTEXT, &self.edges)
         } else {
-            hash_json(EDGES_CONTEXT, &(&self.edges, &self.embeds))
+            let canonical = |m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), canonical_value(v)))
+                    .collect()
+            };
+            let localized: BTreeMap<&String, BTreeMap<String, Value>> = self
+                .localized_embeds
+                .iter()
+                .map(|(l, m)| (l, canonical(m)))
+                .collect();
+            hash_json(
+                EDGES_CONTEXT,
+                &(
+                    &self.edges,
+                    canonical(&self.embeds),
+                    localized,
+                    &self.references,
+                ),
+            )
         }
+    }
+
+    /// Every value written with the edges, by where it is: `field`, or `field[locale]` for
+    /// localized rich text.
+    pub fn embedded(&self) -> BTreeMap<String, &Value> {
+        let mut out: BTreeMap<String, &Value> =
+            self.embeds.iter().map(|(k, v)| (k.clone(), v)).collect();
+        for (locale, values) in &self.localized_embeds {
+            for (k, v) in values {
+                out.insert(format!("{k}[{locale}]"), v);
+            }
+        }
+        out
     }
 
     /// Reads one version from a node of the answer. `default_locale` is the locale the top-level
@@ -166,21 +210,35 @@ impl Version {
             problem: problem.to_owned(),
         };
         let mut version = Version::default();
+        let mut references = BTreeSet::new();
+        let content = shape.content;
         for field in &shape.plain {
             let value = node.get(&field.name).unwrap_or(&Value::Null);
-            let value = read_value(shape.content, locales, field, value);
-            let rich = matches!(
-                field.kind,
-                FieldKind::Scalar {
-                    scalar: Scalar::RichText
-                }
-            );
-            if rich && !field.list && has_embeds(&value) {
+            let value = read_value(content, locales, field, value, &mut references);
+            if content.has_rich_text_references(field, &value) {
                 version.embeds.insert(field.name.clone(), value);
             } else {
                 version.fields.insert(field.name.clone(), value);
             }
         }
+        // Localized values: rich text with references goes to `localized_embeds`.
+        let mut localized_values = |source: &Value, locale: &str, version: &mut Version| {
+            let mut values = BTreeMap::new();
+            for f in &shape.localized {
+                let v = source.get(&f.name).unwrap_or(&Value::Null);
+                let v = read_value(content, locales, f, v, &mut references);
+                if content.has_rich_text_references(f, &v) {
+                    version
+                        .localized_embeds
+                        .entry(locale.to_owned())
+                        .or_default()
+                        .insert(f.name.clone(), v);
+                } else {
+                    values.insert(f.name.clone(), v);
+                }
+            }
+            version.locales.insert(locale.to_owned(), values);
+        };
         if !shape.localized.is_empty() {
             let localizations = node
                 .get("localizations")
@@ -194,32 +252,17 @@ impl Version {
                 if !locales.iter().any(|l| l == locale) {
                     continue;
                 }
-                let values = shape
-                    .localized
-                    .iter()
-                    .map(|f| {
-                        let v = loc.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(shape.content, locales, f, v))
-                    })
-                    .collect();
-                version.locales.insert(locale.to_owned(), values);
+                localized_values(loc, locale, &mut version);
             }
             // An entry always has its default locale; the top level holds it when the API
             // does not list it among the localizations.
             if !version.locales.contains_key(default_locale)
                 && locales.iter().any(|l| l == default_locale)
             {
-                let values = shape
-                    .localized
-                    .iter()
-                    .map(|f| {
-                        let v = node.get(&f.name).unwrap_or(&Value::Null);
-                        (f.name.clone(), read_value(shape.content, locales, f, v))
-                    })
-                    .collect();
-                version.locales.insert(default_locale.to_owned(), values);
+                localized_values(node, default_locale, &mut version);
             }
         }
+        version.references = references.into_iter().collect();
         for field in &shape.owned {
             let value = node.get(&field.name).unwrap_or(&Value::Null);
             let targets = read_targets(value).map_err(|p| field_err(&field.name, &p))?;
@@ -267,14 +310,30 @@ fn read_value(
     locales: &[String],
     field: &crate::model::Field,
     value: &Value,
+    references: &mut BTreeSet<String>,
 ) -> Value {
     if value.is_null() {
         return Value::Null;
     }
-    let convert = |v: &Value| match &field.kind {
+    let mut convert = |v: &Value| match &field.kind {
         FieldKind::Scalar {
             scalar: Scalar::RichText,
-        } => canonical_value(v.get("raw").unwrap_or(&Value::Null)),
+        } => {
+            for target in v
+                .get("references")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(ty), Some(id)) = (
+                    target.get("__typename").and_then(Value::as_str),
+                    target.get("id").and_then(Value::as_str),
+                ) {
+                    references.insert(format!("{ty}:{id}"));
+                }
+            }
+            canonical_value(v.get("raw").unwrap_or(&Value::Null))
+        }
         FieldKind::Scalar {
             scalar: Scalar::Color,
         } => match v.get("rgba") {
@@ -283,7 +342,7 @@ fn read_value(
             }
             _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
         },
-        FieldKind::Component { .. } => read_component(content, locales, v),
+        FieldKind::Component { .. } => read_component(content, locales, v, references),
         // Kept as read: a Json object is written back in the source's key order.
         _ => v.clone(),
     };
@@ -295,62 +354,32 @@ fn read_value(
 
 /// Whether a rich-text AST references entries or assets (embeds, links to entries).
 pub fn has_embeds(ast: &Value) -> bool {
-    let mut found = false;
-    visit_embeds(ast, &mut |_, _| found = true);
-    found
+    crate::model::rich_text::ast_has_references(ast)
 }
 
 /// Calls `f(nodeType, nodeId)` for each reference in a rich-text AST.
 pub fn visit_embeds(ast: &Value, f: &mut dyn FnMut(&str, &str)) {
-    match ast {
-        Value::Object(map) => {
-            if let (Some(Value::String(id)), Some(Value::String(ty))) =
-                (map.get("nodeId"), map.get("nodeType"))
-            {
-                f(ty, id);
-            }
-            map.values().for_each(|v| visit_embeds(v, f));
-        }
-        Value::Array(items) => items.iter().for_each(|v| visit_embeds(v, f)),
-        _ => {}
-    }
+    crate::model::rich_text::ast_references(ast, f)
 }
 
-/// A rich-text AST with each reference's `nodeId` replaced by `map(nodeType, nodeId)`.
+/// A rich-text AST with each reference's `nodeId` replaced by `map(nodeType, nodeId)`. Also
+/// right for a canonical component value: `nodeId`/`nodeType` only occur in rich text.
 pub fn map_embeds<E>(
     ast: &Value,
     map: &mut dyn FnMut(&str, &str) -> Result<String, E>,
 ) -> Result<Value, E> {
-    Ok(match ast {
-        Value::Object(obj) => {
-            let reference = match (obj.get("nodeId"), obj.get("nodeType")) {
-                (Some(Value::String(id)), Some(Value::String(ty))) => Some(map(ty, id)?),
-                _ => None,
-            };
-            let mut out = Map::new();
-            for (k, v) in obj {
-                let value = match (&reference, k.as_str()) {
-                    (Some(id), "nodeId") => Value::String(id.clone()),
-                    _ => map_embeds(v, map)?,
-                };
-                out.insert(k.clone(), value);
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| map_embeds(v, map))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => other.clone(),
-    })
+    crate::model::rich_text::map_ast_references(ast, map)
 }
 
 /// Key of a component's localized values in its canonical form: `{ locale: { field: value } }`.
 pub const COMPONENT_LOCALIZATIONS: &str = "localizations";
 
-fn read_component(content: &ContentModel, locales: &[String], value: &Value) -> Value {
+fn read_component(
+    content: &ContentModel,
+    locales: &[String],
+    value: &Value,
+    references: &mut BTreeSet<String>,
+) -> Value {
     let Some(typename) = value.get("__typename").and_then(Value::as_str) else {
         return canonical_value(value);
     };
@@ -375,13 +404,16 @@ fn read_component(content: &ContentModel, locales: &[String], value: &Value) -> 
                     continue;
                 }
                 let v = loc.get(&f.name).unwrap_or(&Value::Null);
-                localized
-                    .entry(locale.to_owned())
-                    .or_default()
-                    .insert(f.name.clone(), read_value(content, locales, f, v));
+                localized.entry(locale.to_owned()).or_default().insert(
+                    f.name.clone(),
+                    read_value(content, locales, f, v, references),
+                );
             }
         } else if let Some(v) = value.get(&f.name) {
-            out.insert(f.name.clone(), read_value(content, locales, f, v));
+            out.insert(
+                f.name.clone(),
+                read_value(content, locales, f, v, references),
+            );
         }
     }
     if !localized.is_empty() {
@@ -501,6 +533,27 @@ pub fn changed_fields(old: &Version, new: &Version) -> Vec<String> {
         if old.embeds.get(k) != new.embeds.get(k) {
             out.push(format!("{k} (rich text with references)"));
         }
+    }
+    let locales: std::collections::BTreeSet<&String> = old
+        .localized_embeds
+        .keys()
+        .chain(new.localized_embeds.keys())
+        .collect();
+    for l in locales {
+        let (a, b) = (old.localized_embeds.get(l), new.localized_embeds.get(l));
+        let keys: std::collections::BTreeSet<&String> = a
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .chain(b.into_iter().flat_map(|m| m.keys()))
+            .collect();
+        for k in keys {
+            if a.and_then(|m| m.get(k)) != b.and_then(|m| m.get(k)) {
+                out.push(format!("{k}[{l}] (rich text with references)"));
+            }
+        }
+    }
+    if old.references != new.references {
+        out.push("rich-text references".into());
     }
     if old.file != new.file {
         out.push("file".into());

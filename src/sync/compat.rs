@@ -142,6 +142,12 @@ fn mismatch(source: &ContentModel, dest: &ContentModel, a: &Field, b: &Field) ->
             describe(b)
         ));
     }
+    let not_embeddable: Vec<&String> = a.embeds.iter().filter(|e| !b.embeds.contains(e)).collect();
+    if !not_embeddable.is_empty() {
+        return Some(format!(
+            "embeds {not_embeddable:?} in the source but not in the destination; enable those embeds on the destination's field"
+        ));
+    }
     if a.localized && !b.localized {
         return Some("is localized in the source but not in the destination".into());
     }

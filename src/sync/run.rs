@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use super::canonical::{changed_fields, publication_hashes, Entry, Version};
 use super::progress::Progress;
-use super::write::{batches, content_data, edges_data, execute, Op, OpKind, Outcome};
+use super::write::{batches, content_data, edges_data, execute, merge_data, Op, OpKind, Outcome};
 use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};
@@ -934,7 +934,7 @@ impl Engine<'_> {
                     false,
                     &record.acked.locales,
                 ) {
-                    data.extend(content);
+                    merge_data(&mut data, content);
                 }
             }
             if data.is_empty() {

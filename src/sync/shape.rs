@@ -4,6 +4,13 @@
 //! Component fields are content: they are read whole (every member type through an inline
 //! fragment, nested components included), compared whole, and written whole. Inside components,
 //! relation fields and read-only fields are not synced and are listed as skipped.
+//!
+//! Rich text with embeds is read with its `references` (the embedded and linked entries and
+//! assets). A value whose AST references entries — a rich-text field, a localized one in any
+//! locale, or a component field holding such rich text at any depth — is written in the edges
+//! phase, once every target exists in the destination, with each `nodeId` rewritten to the
+//! destination's id. A component field is written whole there (the content phase leaves it
+//! alone), a localized value through the update's `localizations.upsert`.
 
 use crate::model::{Cardinality, ContentModel, Field, FieldKind, Model, Scalar};
 
@@ -175,6 +182,21 @@ fn owns(
 pub fn selection(field: &Field, content: &ContentModel) -> String {
     match &field.kind {
         FieldKind::Scalar { scalar } => match scalar {
+            Scalar::RichText if !field.embeds.is_empty() => {
+                // The targets come with the AST: they must exist in the destination before
+                // the AST is written (see `canonical::Version::references`).
+                let members: Vec<String> = field
+                    .embeds
+                    .iter()
+                    .filter(|t| content.model(t).is_some())
+                    .map(|t| format!("... on {t} {{ id }}"))
+                    .collect();
+                format!(
+                    "{} {{ raw references(first: 100) {{ __typename {} }} }}",
+                    field.name,
+                    members.join(" ")
+                )
+            }
             Scalar::RichText => format!("{} {{ raw }}", field.name),
             Scalar::Color => format!("{} {{ hex rgba {{ r g b a }} }}", field.name),
             Scalar::Location => format!("{} {{ latitude longitude }}", field.name),

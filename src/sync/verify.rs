@@ -211,16 +211,16 @@ fn compare(
             (None, None) => {}
         }
     }
-    for (k, ast) in &a.embeds {
+    let b_embedded = b.embedded();
+    for (k, ast) in a.embedded() {
         let mut to_source = |ty: &str, id: &str| -> Result<String, ()> {
             let mapped = map_target(&format!("{ty}:{id}"));
             Ok(mapped
                 .split_once(':')
                 .map_or(mapped.clone(), |(_, s)| s.to_owned()))
         };
-        let mapped = b
-            .embeds
-            .get(k)
+        let mapped = b_embedded
+            .get(&k)
             .and_then(|d| map_embeds(d, &mut to_source).ok());
         if mapped.as_ref() != Some(ast) {
             report(format!(
@@ -228,7 +228,7 @@ fn compare(
                 short(ast),
                 mapped
                     .as_ref()
-                    .or_else(|| b.fields.get(k))
+                    .or_else(|| b.fields.get(&k))
                     .map_or("(absent)".into(), short)
             ));
         }

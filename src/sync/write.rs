@@ -418,6 +418,10 @@ pub fn content_data(
 ) -> Value {
     let mut data = Map::new();
     for f in &shape.plain {
+        // Values referencing entries are written with the edges, once their targets exist.
+        if version.embeds.contains_key(&f.name) {
+            continue;
+        }
         let v = version.fields.get(&f.name).cloned().unwrap_or(Value::Null);
         if let FieldKind::Component { .. } = &f.kind {
             // Every locale the comparison in `resolve_components` must see.
@@ -435,8 +439,7 @@ pub fn content_data(
             }
             continue;
         }
-        // Rich text referencing entries is written with the edges, once its targets exist.
-        if version.embeds.contains_key(&f.name) || (create && v.is_null()) {
+        if create && v.is_null() {
             continue;
         }
         data.insert(f.name.clone(), v);
@@ -898,7 +901,10 @@ fn destination_canonical(value: &Value) -> Value {
             }
             Value::Object(out.into_iter().collect())
         }
-        Value::Object(map) if map.len() == 1 && map.contains_key("raw") => {
+        // Rich text, read with its `references` when it has embeds.
+        Value::Object(map)
+            if map.contains_key("raw") && map.keys().all(|k| k == "raw" || k == "references") =>
+        {
             canonical_value(&map["raw"])
         }
         Value::Object(map)
@@ -959,7 +965,24 @@ pub fn edges_data(
             }
         }
     }
-    for (field, ast) in &version.embeds {
+    let model = &shape.model.name;
+    // Every target the source's `references` listed must be there before any AST is written.
+    for target in &version.references {
+        let (ty, id) = target.split_once(':').unwrap_or(("", target));
+        if dest_of(ty, id)?.is_none() {
+            return Ok(Err(format!(
+                "{model}: rich text references {ty} {id}, which is not in the destination yet"
+            )));
+        }
+    }
+    let content = shape.content;
+    let default_locale = content.default_locale.as_str();
+    // Maps every nodeId of `value` (of `field`) to the destination's id; `Err` names the place
+    // and the first target without one.
+    let mut map_value = |field: &Field,
+                         place: String,
+                         value: &Value|
+     -> Result<Result<Value, String>, SyncError> {
         let mut missing = None;
         let mut resolve = |ty: &str, id: &str| -> Result<String, SyncError> {
             match dest_of(ty, id)? {
@@ -970,16 +993,114 @@ pub fn edges_data(
                 }
             }
         };
-        let mapped = map_embeds(ast, &mut resolve)?;
-        if let Some(target) = missing {
-            return Ok(Err(format!(
-                "{}.{field} (rich text) references {target}, which is not in the destination yet",
-                shape.model.name
-            )));
+        let mapped =
+            content.map_rich_text(field, value, &mut |_, ast| map_embeds(ast, &mut resolve))?;
+        Ok(match missing {
+            Some(target) => Err(format!(
+                "{model}.{place} (rich text) references {target}, which is not in the destination yet"
+            )),
+            None => Ok(mapped),
+        })
+    };
+    for f in &shape.plain {
+        let Some(value) = version.embeds.get(&f.name) else {
+            continue;
+        };
+        let mapped = match map_value(f, f.name.clone(), value)? {
+            Ok(v) => v,
+            Err(message) => return Ok(Err(message)),
+        };
+        let input = match &f.kind {
+            // Written whole: the destination's components are replaced by the source's.
+            FieldKind::Component { .. } => {
+                let mut locales = vec![default_locale.to_owned()];
+                locales.extend(version.locales.keys().cloned());
+                locales_in(&mapped, &mut locales);
+                let locales: Vec<&String> = locales.iter().collect();
+                component_marker(shape, f, &mapped, default_locale, &locales)
+            }
+            _ => mapped,
+        };
+        data.insert(f.name.clone(), input);
+    }
+    let mut upserts = Vec::new();
+    for (locale, values) in &version.localized_embeds {
+        let mut mapped_values = Map::new();
+        for f in &shape.localized {
+            let Some(value) = values.get(&f.name) else {
+                continue;
+            };
+            match map_value(f, format!("{}[{locale}]", f.name), value)? {
+                Ok(v) => {
+                    mapped_values.insert(f.name.clone(), v);
+                }
+                Err(message) => return Ok(Err(message)),
+            }
         }
-        data.insert(field.clone(), mapped);
+        if locale == default_locale {
+            data.extend(mapped_values);
+        } else if !mapped_values.is_empty() {
+            // The content phase created the localization; should it be missing, `create` holds
+            // the whole localization so that its required fields are there.
+            let mut create: Map<String, Value> = version
+                .locales
+                .get(locale)
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            create.extend(mapped_values.clone());
+            upserts.push(json!({
+                "locale": locale,
+                "create": create,
+                "update": mapped_values,
+            }));
+        }
+    }
+    if !upserts.is_empty() {
+        data.insert("localizations".into(), json!({ "upsert": upserts }));
     }
     Ok(Ok(Value::Object(data)))
+}
+
+/// Adds the update data `other` to `into`: the edges-phase data of an entry and its content
+/// data, written together. Both may upsert localizations; their values for one locale merge.
+pub fn merge_data(into: &mut Map<String, Value>, other: Map<String, Value>) {
+    for (k, v) in other {
+        let (Some(Value::Object(mine)), Value::Object(theirs)) = (into.get_mut(&k), &v) else {
+            into.insert(k, v);
+            continue;
+        };
+        if k != "localizations" {
+            into.insert(k, v);
+            continue;
+        }
+        for (op, list) in theirs {
+            match (op.as_str(), mine.get_mut(op), list) {
+                ("upsert", Some(Value::Array(existing)), Value::Array(items)) => {
+                    for item in items {
+                        let locale = item.get("locale");
+                        match existing.iter_mut().find(|e| e.get("locale") == locale) {
+                            Some(e) => {
+                                for part in ["create", "update"] {
+                                    if let (Some(Value::Object(a)), Some(Value::Object(b))) =
+                                        (e.get_mut(part), item.get(part))
+                                    {
+                                        a.extend(b.clone());
+                                    }
+                                }
+                            }
+                            None => existing.push(item.clone()),
+                        }
+                    }
+                }
+                _ => {
+                    mine.insert(op.clone(), list.clone());
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ fn field(name: &str, kind: FieldKind) -> Field {
         localized: false,
         unique: false,
         access: Access::Writable,
+        embeds: Vec::new(),
     }
 }
 

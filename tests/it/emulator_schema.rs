@@ -22,6 +22,7 @@ fn field(name: &str, kind: FieldKind, required: bool) -> Field {
         localized: false,
         unique: false,
         access: Access::Writable,
+        embeds: Vec::new(),
     }
 }
 

@@ -12,6 +12,7 @@ mod fields;
 mod harness;
 mod model;
 mod resilience;
+mod richtext;
 mod stages;
 mod sync;
 mod transport;
