@@ -158,21 +158,16 @@ impl Version {
         {
             hash_json(EDGES_CONTEXT, &self.edges)
         } else {
-            let canonical = |m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), canonical_value(v)))
-                    .collect()
-            };
-            let localized: BTreeMap<&String, BTreeMap<String, Value>> = self
+            let localized: BTreeMap<&String, SortedFields<'_>> = self
                 .localized_embeds
                 .iter()
-                .map(|(l, m)| (l, canonical(m)))
+                .map(|(l, m)| (l, SortedFields(m)))
                 .collect();
             hash_json(
                 EDGES_CONTEXT,
                 &(
                     &self.edges,
-                    canonical(&self.embeds),
+                    SortedFields(&self.embeds),
                     localized,
                     &self.references,
                 ),
