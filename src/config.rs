@@ -274,7 +274,7 @@ impl Config {
 
         let batch = BatchLimits {
             max_bytes: raw.batch.max_bytes.unwrap_or(DEFAULT_BATCH_BYTES),
-            max_mutations: raw.batch.max_mutations.unwrap_or(50),
+            max_mutations: raw.batch.max_mutations.unwrap_or(200),
             concurrency: raw.batch.concurrency.unwrap_or(4),
         };
         if batch.max_bytes < 1024 {

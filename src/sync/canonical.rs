@@ -151,6 +151,73 @@ impl Version {
         )
     }
 
+    /// Fields written with the edges rather than with the content (rich text with references,
+    /// and component fields holding it): `field` at the top level, `locale/field` localized.
+    pub fn written_with_edges(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.embeds.keys().cloned().collect();
+        for (locale, fields) in &self.localized_embeds {
+            out.extend(fields.keys().map(|f| format!("{locale}/{f}")));
+        }
+        out
+    }
+
+    /// Whether `skip` (see [`Version::written_with_edges`]) names `field` of `locale` (`None`:
+    /// the top level).
+    fn skips(skip: &[String], locale: Option<&str>, field: &str) -> bool {
+        skip.iter().any(|s| match (locale, s.split_once('/')) {
+            (None, None) => s == field,
+            (Some(l), Some((sl, sf))) => sl == l && sf == field,
+            _ => false,
+        })
+    }
+
+    /// [`Version::content_hash`] without the fields `skip` (see
+    /// [`Version::written_with_edges`]): what a content write leaves to the edges phase cannot
+    /// be compared after it.
+    pub fn content_hash_without(&self, skip: &[String]) -> Hash {
+        if skip.is_empty() {
+            return self.content_hash();
+        }
+        let keep = |locale: Option<&str>, m: &BTreeMap<String, Value>| -> BTreeMap<String, Value> {
+            m.iter()
+                .filter(|(k, _)| !Self::skips(skip, locale, k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        Version {
+            fields: keep(None, &self.fields),
+            locales: self
+                .locales
+                .iter()
+                .map(|(l, m)| (l.clone(), keep(Some(l), m)))
+                .collect(),
+            file: self.file.clone(),
+            ..Default::default()
+        }
+        .content_hash()
+    }
+
+    /// Whether this version holds nothing the content write of a new entry leaves out: no
+    /// relation targets, no rich text with references, and no value in the fields `skip`.
+    pub fn holds_only_content(&self, skip: &[String]) -> bool {
+        let empty = |v: &Value| match v {
+            Value::Null => true,
+            Value::Array(items) => items.is_empty(),
+            _ => false,
+        };
+        self.edges.values().all(Vec::is_empty)
+            && self.embeds.is_empty()
+            && self.localized_embeds.is_empty()
+            && self
+                .fields
+                .iter()
+                .all(|(k, v)| !Self::skips(skip, None, k) || empty(v))
+            && self.locales.iter().all(|(l, m)| {
+                m.iter()
+                    .all(|(k, v)| !Self::skips(skip, Some(l), k) || empty(v))
+            })
+    }
+
     /// Hash of what the edges phase writes: relation targets and rich text with references.
     /// Without rich-text references it is the hash of the edges alone, as before they existed.
     pub fn edges_hash(&self) -> Hash {

@@ -17,7 +17,10 @@ use tracing::{info, warn};
 
 use super::canonical::{changed_fields, publication_hashes, Entry, Version};
 use super::progress::Progress;
-use super::write::{batches, content_data, edges_data, execute, merge_data, Op, OpKind, Outcome};
+use super::write::{
+    batches, content_data, edges_data, execute, merge_data, AnswerHash, AnswerState, Op, OpKind,
+    Outcome, UpsertCheck,
+};
 use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};
@@ -572,9 +575,20 @@ impl Engine<'_> {
         self.checkpoint.writes_pending = groups.iter().map(|g| g.len() as u64).sum();
         let dest = self.dest;
         let cancel = self.opts.cancel.clone();
+        let prepared = self.prepared;
+        let hash_answer = move |model: &str, node: &Value, skip: &[String]| {
+            let shape = prepared.shapes.iter().find(|s| s.model.name == model)?;
+            let locales = prepared.locales_for(shape);
+            let v = Version::from_node(shape, node, &prepared.default_locale, &locales).ok()?;
+            Some(AnswerState {
+                content: v.content_hash_without(skip),
+                bare: v.holds_only_content(skip),
+            })
+        };
+        let answer_hash: AnswerHash<'_> = &hash_answer;
         let mut stream = futures::stream::iter(groups)
             .take_while(move |_| futures::future::ready(!*cancel.borrow()))
-            .map(|batch| execute(dest, batch))
+            .map(|batch| execute(dest, batch, answer_hash))
             .buffer_unordered(self.config.batch.concurrency);
         let mut first_error = None;
         while let Some(result) = stream.next().await {
@@ -753,7 +767,25 @@ impl Engine<'_> {
                             value,
                             create: content_data(shape, version, &default_locale, true, &[]),
                             update: content_data(shape, version, &default_locale, false, &[]),
-                            echo: Vec::new(),
+                            check: (!shape.is_asset()).then(|| {
+                                let skip = version.written_with_edges();
+                                let mut select =
+                                    super::read::version_selection(shape, shape.content);
+                                if !self.prepared.stages.is_empty() {
+                                    select.push_str(&format!(
+                                        " documentInStages(stages: [{}]) {{ stage }}",
+                                        self.prepared.stages.join(", ")
+                                    ));
+                                }
+                                Box::new(UpsertCheck {
+                                    select,
+                                    locales: self.prepared.locales_for(shape),
+                                    content: version.content_hash_without(&skip),
+                                    skip,
+                                    existing: false,
+                                    stages: None,
+                                })
+                            }),
                         },
                         None => {
                             id_creates.push((w.model, w.id.clone()));
@@ -817,16 +849,32 @@ impl Engine<'_> {
                 .cloned()
                 .unwrap_or(Sel::Draft);
             let version = select(&entry, &sel);
-            let created = record.dest_id.is_none();
+            // An upsert whose answer showed an entry the destination already held (after a lost
+            // store) is adopted: what it holds beyond its content is not known to be empty.
+            let adopted = match &op.kind {
+                OpKind::Upsert { check: Some(c), .. } if c.existing => Some(c),
+                _ => None,
+            };
+            let created = record.dest_id.is_none() && adopted.is_none();
+            if let (Some(check), None) = (adopted, &record.dest_id) {
+                // Publication as the answer showed it; the versions there are unknown.
+                record.acked.stages = if engine.prepared.stages.is_empty() {
+                    Some(Vec::new())
+                } else {
+                    check.stages.clone()
+                };
+                record.acked.published.clear();
+                refresh_publication(&mut record.acked, &engine.prepared.stages);
+            }
             match (&op.kind, returned) {
                 (OpKind::Update { dest_id, .. }, _) => record.dest_id = Some(dest_id.clone()),
                 (_, Some(id)) => record.dest_id = Some(id.clone()),
                 (_, None) => return Ok(None),
             }
             if created {
-                // A new entry holds no relations and is in no other stage. (An upsert that
-                // adopted an existing destination entry after a lost store is the exception:
-                // its empty relations are not cleared; `verify` reports any difference.)
+                // A new entry holds no relations and is in no other stage. (An upsert that met
+                // an existing entry holding exactly the source's content and nothing else is
+                // indistinguishable from a new one, and needs nothing else either.)
                 record.acked.stages = Some(Vec::new());
                 record.acked.published.clear();
                 refresh_publication(&mut record.acked, &engine.prepared.stages);
@@ -926,7 +974,9 @@ impl Engine<'_> {
                     continue;
                 }
             };
-            if drafts {
+            // The newer draft's content, unless the destination's draft already holds it (only
+            // its relations are newer): a component field in it would cost a read first.
+            if drafts && record.acked.content != Some(version.content_hash()) {
                 if let Value::Object(content) = content_data(
                     shape,
                     version,

@@ -25,10 +25,10 @@ pub enum OpKind {
         key: String,
         value: Value,
         create: Value,
+        /// The whole update. With a `check`, the upsert's update half only sets the key, and
+        /// this is sent as a follow-up where the answer shows an existing entry that differs.
         update: Value,
-        /// Component fields left out of `update` and read back in the answer instead: (field,
-        /// placeholder). Filled by [`execute`]; see [`defer_upsert_components`].
-        echo: Vec<(String, Value)>,
+        check: Option<Box<UpsertCheck>>,
     },
     /// Create without a unique key (not idempotent: never retried after a lost answer).
     Create {
@@ -52,6 +52,40 @@ pub enum OpKind {
     },
 }
 
+/// How an upsert tells a created entry from an existing one that needs its content written:
+/// the answer selects `select` (the content fields, components with their ids), and its
+/// content hash is compared with `content`.
+#[derive(Debug, Clone)]
+pub struct UpsertCheck {
+    pub select: String,
+    /// The `$locales` the selection names, default locale first.
+    pub locales: Vec<String>,
+    /// [`Version::content_hash_without`] of the source version, without `skip`.
+    pub content: crate::store::Hash,
+    /// Fields the edges phase writes (see [`Version::written_with_edges`]).
+    pub skip: Vec<String>,
+    /// Set by [`execute`]: the answer showed an entry the destination already held (other
+    /// content, relations, values in `skip`, or publication), so it cannot be treated as
+    /// freshly created.
+    pub existing: bool,
+    /// Set by [`execute`]: the non-draft stages the answer's `documentInStages` listed (`None`:
+    /// not selected or not readable).
+    pub stages: Option<Vec<String>>,
+}
+
+/// What a checked upsert's answer says: its content hash without the skipped fields, and
+/// whether it holds nothing else (no relations, no rich text with references, no values in
+/// the skipped fields) — as a just-created entry does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerState {
+    pub content: crate::store::Hash,
+    pub bare: bool,
+}
+
+/// Reads a checked upsert's answer for an entry of a model (the engine's canonical form,
+/// without the given fields); `None` when it cannot be read.
+pub type AnswerHash<'a> = &'a (dyn Fn(&str, &Value, &[String]) -> Option<AnswerState> + Sync);
+
 impl Op {
     fn idempotent(&self) -> bool {
         !matches!(self.kind, OpKind::Create { .. })
@@ -68,21 +102,21 @@ impl Op {
                 value,
                 create,
                 update,
-                echo,
-            } => (
-                format!("${w}: {m}WhereUniqueInput!, ${d}: {m}UpsertInput!"),
-                format!(
-                    "m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id {} }}",
-                    echo.iter()
-                        .filter_map(|(_, marker)| marker["select"].as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-                vec![
-                    (w, json!({ key: value })),
-                    (d, json!({ "create": create, "update": update })),
-                ],
-            ),
+                check,
+            } => {
+                let (select, update) = match check {
+                    Some(c) => (c.select.as_str(), json!({ key: value })),
+                    None => ("", update.clone()),
+                };
+                (
+                    format!("${w}: {m}WhereUniqueInput!, ${d}: {m}UpsertInput!"),
+                    format!("m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id {select} }}"),
+                    vec![
+                        (w, json!({ key: value })),
+                        (d, json!({ "create": create, "update": update })),
+                    ],
+                )
+            }
             OpKind::Create { data } => (
                 format!("${d}: {m}CreateInput!"),
                 format!("m{i}: create{m}(data: ${d}) {{ id }}"),
@@ -152,26 +186,26 @@ fn render_batch(ops: &[Op]) -> (String, Value) {
     let mut decls = Vec::new();
     let mut fields = Vec::new();
     let mut vars = Map::new();
-    // Component selections read back by upserts name `$locales` (see `shape::selection`).
-    let mut locales: Vec<Value> = Vec::new();
+    // The content read back by checked upserts names `$locales` (see `shape::selection`).
+    let mut locales: Vec<&String> = Vec::new();
+    let mut checked = false;
     for op in ops {
-        if let OpKind::Upsert { echo, .. } = &op.kind {
-            for l in echo
-                .iter()
-                .flat_map(|(_, m)| m["locales"].as_array().into_iter().flatten())
-            {
-                if !locales.contains(l) {
-                    locales.push(l.clone());
+        // Declared only where used: an unused variable is a validation error.
+        if let OpKind::Upsert { check: Some(c), .. } = &op.kind {
+            if !c.select.contains("$locales") {
+                continue;
+            }
+            checked = true;
+            for l in &c.locales {
+                if !locales.contains(&l) {
+                    locales.push(l);
                 }
             }
         }
     }
-    if ops
-        .iter()
-        .any(|op| matches!(&op.kind, OpKind::Upsert { echo, .. } if !echo.is_empty()))
-    {
+    if checked {
         decls.push("$locales: [Locale!]!".to_owned());
-        vars.insert("locales".into(), Value::Array(locales));
+        vars.insert("locales".into(), json!(locales));
     }
     for (i, op) in ops.iter().enumerate() {
         let (decl, field, v) = op.render(i);
@@ -214,19 +248,22 @@ pub fn batches(ops: Vec<Op>, max_bytes: usize, max_mutations: usize) -> Vec<Vec<
 /// Sends one batch and returns one outcome per op (same order). Too large or too complex:
 /// split in halves. Aliases that failed: retried alone once. A transport failure that retries
 /// could not cure ends the run (nothing of this batch is acknowledged).
-pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>, SyncError> {
+pub async fn execute(
+    client: &Client,
+    ops: Vec<Op>,
+    answer_hash: AnswerHash<'_>,
+) -> Result<Vec<(Op, Outcome)>, SyncError> {
     let mut ops = ops;
-    defer_upsert_components(&mut ops);
     resolve_components(client, &mut ops).await?;
-    let (mut out, follow_ups) = send(client, ops).await?;
+    let (mut out, follow_ups) = send(client, ops, answer_hash).await?;
     if follow_ups.is_empty() {
         return Ok(out);
     }
-    // Upserts that met an existing entry whose components differ: write those fields whole,
-    // now that the answer told us the destination's component ids. The upsert counts as done
-    // only when its follow-up is.
+    // Upserts that met an existing entry with other content: write it whole, now that the
+    // answer told us the destination's component ids. The upsert counts as done only when its
+    // follow-up is.
     let (at, follow_ups): (Vec<usize>, Vec<Op>) = follow_ups.into_iter().unzip();
-    let (done, _) = send(client, follow_ups).await?;
+    let (done, _) = send(client, follow_ups, answer_hash).await?;
     for (op, outcome) in done {
         let Some(i) = at
             .iter()
@@ -236,72 +273,70 @@ pub async fn execute(client: &Client, ops: Vec<Op>) -> Result<Vec<(Op, Outcome)>
             continue;
         };
         if let Outcome::Failed(message) = outcome {
-            out[i].1 = Outcome::Failed(format!("its components were not written: {message}"));
+            out[i].1 = Outcome::Failed(format!(
+                "it existed in the destination with other content, and updating it failed: {message}"
+            ));
         }
     }
     Ok(out)
 }
 
-/// Moves the component placeholders out of each upsert's update half into its `echo`: an
-/// upsert usually creates (the create half holds the components), so reading the destination's
-/// component ids first would cost a request per batch for nothing. The answer selects those
-/// fields instead; where it shows an existing entry with other components, [`echo_follow_up`]
-/// writes them.
-fn defer_upsert_components(ops: &mut [Op]) {
-    for op in ops {
-        let OpKind::Upsert { update, echo, .. } = &mut op.kind else {
-            continue;
-        };
-        let Some(data) = update.as_object_mut() else {
-            continue;
-        };
-        let names: Vec<String> = data
-            .iter()
-            .filter(|(_, v)| v.get(COMPONENTS_MARKER).is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for name in names {
-            if let Some(marker) = data
-                .remove(&name)
-                .and_then(|mut m| m.get_mut(COMPONENTS_MARKER).map(Value::take))
-            {
-                echo.push((name, marker));
-            }
-        }
-    }
-}
-
-/// The update that makes an upserted entry's components equal the source's, given the
-/// upsert's answer `answer` (`None`: they already are).
-fn echo_follow_up(op: &Op, dest_id: &str, answer: &Value) -> Option<Op> {
-    let OpKind::Upsert { echo, .. } = &op.kind else {
+/// The update an upsert needs after all, given its answer (`None`: the destination holds the
+/// source's content — it was just created, or adopted unchanged).
+fn upsert_follow_up(
+    op: &mut Op,
+    dest_id: &str,
+    answer: &Value,
+    answer_hash: AnswerHash<'_>,
+) -> Option<Op> {
+    let OpKind::Upsert {
+        update,
+        check: Some(check),
+        ..
+    } = &mut op.kind
+    else {
         return None;
     };
-    let mut data = Map::new();
-    for (name, marker) in echo {
-        let now = answer.get(name).cloned().unwrap_or(Value::Null);
-        if destination_canonical(&now) == marker["desired"] {
-            continue;
-        }
-        if let Some(input) = replacement(marker, &now) {
-            data.insert(name.clone(), input);
-        }
+    let state = answer_hash(&op.model, answer, &check.skip);
+    check.stages = answer
+        .get("documentInStages")
+        .and_then(Value::as_array)
+        .map(|docs| {
+            docs.iter()
+                .filter_map(|d| d.get("stage").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        });
+    let published = check.stages.as_ref().is_some_and(|s| !s.is_empty());
+    check.existing = published || state.is_none_or(|s| !s.bare || s.content != check.content);
+    if state.is_some_and(|s| s.content == check.content) {
+        return None;
     }
-    (!data.is_empty()).then(|| Op {
+    tracing::info!(
+        model = %op.model,
+        source_id = %op.source_id,
+        "the destination already held this entry with other content: updating it"
+    );
+    let update = update.clone();
+    let mut follow = Op {
         model: op.model.clone(),
         source_id: op.source_id.clone(),
         kind: OpKind::Update {
             dest_id: dest_id.to_owned(),
-            data: Value::Object(data),
+            data: update,
         },
-    })
+    };
+    // The answer holds the destination's components (with ids): no read needed to replace them.
+    resolve_op(&mut follow, answer);
+    Some(follow)
 }
 
 /// Sends ops in batches (see [`execute`]); also returns, by index into the outcomes, the
-/// follow-up writes upserts need (see [`echo_follow_up`]).
+/// follow-up writes upserts need (see [`upsert_follow_up`]).
 async fn send(
     client: &Client,
     ops: Vec<Op>,
+    answer_hash: AnswerHash<'_>,
 ) -> Result<(Vec<(Op, Outcome)>, Vec<(usize, Op)>), SyncError> {
     let mut follow_ups = Vec::new();
     let mut out = Vec::with_capacity(ops.len());
@@ -333,16 +368,21 @@ async fn send(
                             None
                         }
                     });
+                    let mut op = op;
                     match (error, value) {
                         (None, Some(v)) => {
                             let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
                             match &id {
                                 Some(dest) => {
-                                    if let Some(f) = echo_follow_up(&op, dest, v) {
+                                    if let Some(f) = upsert_follow_up(&mut op, dest, v, answer_hash)
+                                    {
                                         follow_ups.push((out.len(), f));
                                     }
                                 }
-                                None if matches!(&op.kind, OpKind::Upsert { echo, .. } if !echo.is_empty()) =>
+                                None if matches!(
+                                    &op.kind,
+                                    OpKind::Upsert { check: Some(_), .. }
+                                ) =>
                                 {
                                     out.push((
                                         op,
@@ -713,7 +753,11 @@ pub async fn resolve_components(client: &Client, ops: &mut [Op]) -> Result<(), S
 fn update_data_mut(op: &mut Op) -> Option<&mut Map<String, Value>> {
     match &mut op.kind {
         OpKind::Update { data, .. } => data.as_object_mut(),
-        OpKind::Upsert { update, .. } => update.as_object_mut(),
+        OpKind::Upsert {
+            update,
+            check: None,
+            ..
+        } => update.as_object_mut(),
         _ => None,
     }
 }
@@ -721,7 +765,12 @@ fn update_data_mut(op: &mut Op) -> Option<&mut Map<String, Value>> {
 fn markers_of(op: &Op) -> impl Iterator<Item = &Value> {
     let data = match &op.kind {
         OpKind::Update { data, .. } => Some(data),
-        OpKind::Upsert { update, .. } => Some(update),
+        // A checked upsert sends its update only as a follow-up, resolved from its answer.
+        OpKind::Upsert {
+            update,
+            check: None,
+            ..
+        } => Some(update),
         _ => None,
     };
     data.and_then(Value::as_object)
@@ -1017,7 +1066,16 @@ pub fn edges_data(
                 locales.extend(version.locales.keys().cloned());
                 locales_in(&mapped, &mut locales);
                 let locales: Vec<&String> = locales.iter().collect();
-                component_marker(shape, f, &mapped, default_locale, &locales)
+                let marker = component_marker(shape, f, &mapped, default_locale, &locales);
+                if fresh {
+                    // Created this run without it: nothing to replace, no ids to read first.
+                    match replacement(&marker[COMPONENTS_MARKER], &Value::Null) {
+                        Some(input) => input,
+                        None => continue,
+                    }
+                } else {
+                    marker
+                }
             }
             _ => mapped,
         };
