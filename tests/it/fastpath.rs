@@ -1,6 +1,6 @@
 //! Integration tests: the no-op fast path. An acknowledged entry that the source sends byte for
 //! byte as last read is neither parsed nor canonicalized (`skipped_unparsed` in `sync --json`);
-//! a changed entry, and one whose write was never committed, still go the whole way.
+//! a changed entry, and one whose write failed, still go the whole way.
 
 use serde_json::{json, Value};
 use stagesync::demo::files::FileServer;
@@ -121,7 +121,7 @@ fn talk_updates(pair: &Pair) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unchanged_entries_are_not_parsed_but_changes_and_uncommitted_writes_are() {
+async fn unchanged_entries_are_not_parsed_but_changes_and_failed_writes_are() {
     let (pair, _files) = seeded_pair(120).await;
     let (field, literal) = talk_field(&pair);
     let target = a_draft_only_talk(&pair).await;
@@ -153,46 +153,28 @@ async fn unchanged_entries_are_not_parsed_but_changes_and_uncommitted_writes_are
     assert_eq!(talk_updates(&pair), 1);
     pair.verify_passes().await;
 
-    // A run that dies after the destination took a write but before the store recorded it
-    // leaves the entry pending, with the source's bytes already recorded as read.
-    pair.source_gql(&set(2), json!({})).await;
-    let config = pair.config.clone();
-    let status = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(super::common::stagesync_bin())
-            .arg("sync")
-            .arg("--config")
-            .arg(&config)
-            .env("STAGESYNC_CRASH_AT", "content:1")
-            .stderr(std::process::Stdio::null())
-            .status()
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert!(!status.success(), "the run was told to die after its write");
-    // Undo that write in the destination, as if it had never arrived.
-    let found = pair
+    // A write the destination rejects leaves the entry pending, with the source's bytes
+    // recorded as read: here the source renames the entry to a slug another destination entry
+    // holds.
+    let taken = pair
         .dest_gql(
-            &format!(
-                "query {{ list: talks(where: {{ {field}: {} }}, stage: DRAFT) {{ id }} }}",
-                literal(2)
-            ),
+            r#"mutation { createTalk(data: { slug: "fastpath-taken", title: "In the way" }) { id } }"#,
             json!({}),
         )
         .await;
-    let dest_ids: Vec<&str> = found["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(dest_ids.len(), 1, "the crashed run wrote the edit: {found}");
-    pair.dest_gql(
+    let taken = taken["createTalk"]["id"].as_str().unwrap().to_owned();
+    pair.source_gql(
         &format!(
-            "mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {field}: {} }}) {{ id }} }}",
-            dest_ids[0],
-            literal(1)
+            "mutation {{ updateTalk(where: {{ id: \"{target}\" }}, data: {{ slug: \"fastpath-taken\" }}) {{ id }} }}"
         ),
+        json!({}),
+    )
+    .await;
+    let failed = pair.run(&["sync", "--json"]).await;
+    let failed: Value = serde_json::from_slice(&failed.stdout).expect("sync --json prints JSON");
+    assert_eq!(count(&failed, "Talk", "failed"), 1, "{failed}");
+    pair.dest_gql(
+        &format!("mutation {{ deleteTalk(where: {{ id: \"{taken}\" }}) {{ id }} }}"),
         json!({}),
     )
     .await;
