@@ -284,3 +284,23 @@ pub async fn read_raw_page(
     };
     Ok(RawPage { nodes, next })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_key_covers_what_decides_the_canonical_form() {
+        let locales = vec!["en".to_string(), "de".to_string()];
+        let base = digest_key("query A", &locales, "en", Some(&[1; 32]));
+        assert_eq!(base, digest_key("query A", &locales, "en", Some(&[1; 32])));
+        assert_ne!(base, digest_key("query B", &locales, "en", Some(&[1; 32])));
+        assert_ne!(base, digest_key("query A", &locales, "de", Some(&[1; 32])));
+        assert_ne!(
+            base,
+            digest_key("query A", &locales[..1], "en", Some(&[1; 32]))
+        );
+        assert_ne!(base, digest_key("query A", &locales, "en", Some(&[2; 32])));
+        assert_ne!(base, digest_key("query A", &locales, "en", None));
+    }
+}
