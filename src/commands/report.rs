@@ -14,7 +14,7 @@ pub fn run_json(record: &RunRecord, plan: Option<&str>) -> Value {
         "duration_ms": record.finished_at.map(|f| f - record.started_at),
         "models": record.models.iter().map(|m| json!({
             "model": m.model, "read": m.read, "created": m.created, "updated": m.updated,
-            "unchanged": m.unchanged, "deleted": m.deleted, "edges": m.edges,
+            "unchanged": m.unchanged, "skipped_unparsed": m.skipped_unparsed, "deleted": m.deleted, "edges": m.edges,
             "published": m.published, "unpublished": m.unpublished, "failed": m.failed,
         })).collect::<Vec<_>>(),
         "failures": record.failures.iter().map(|f| json!({

@@ -1,13 +1,36 @@
 //! A decoded GraphQL answer: `data` plus `errors`, with per-alias error lookup for batches.
 
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// One GraphQL answer. Both fields may be set: a batch of aliased mutations can partly succeed.
+///
+/// `D` is how `data` is decoded: a [`Value`] by default, or e.g. a
+/// `Box<serde_json::value::RawValue>` for a caller that decodes (part of) it lazily.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub struct Response<D = Value> {
     /// `None` when the server sent `null` or no `data` (a request-level error).
-    pub data: Option<Value>,
+    pub data: Option<D>,
     pub errors: Vec<GraphqlError>,
+}
+
+/// The body as sent; `Some(None)` is a field sent as `null`, `None` one not sent at all.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "D: Deserialize<'de>"))]
+struct Envelope<D> {
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Option<D>>,
+    #[serde(default, deserialize_with = "present")]
+    errors: Option<Option<Value>>,
+}
+
+fn present<'de, De, T>(deserializer: De) -> Result<Option<Option<T>>, De::Error>
+where
+    De: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// One entry of a response's `errors`.
@@ -20,7 +43,7 @@ pub struct GraphqlError {
     pub code: Option<String>,
 }
 
-impl Response {
+impl<D> Response<D> {
     /// The first error of the aliased field `alias` (its path starts with the alias).
     pub fn alias_error(&self, alias: &str) -> Option<&GraphqlError> {
         self.errors
@@ -34,7 +57,7 @@ impl Response {
     }
 
     /// `data`, when the server sent some.
-    pub fn data(&self) -> Option<&Value> {
+    pub fn data(&self) -> Option<&D> {
         self.data.as_ref()
     }
 
@@ -48,27 +71,33 @@ impl Response {
             m.contains("complexity") || m.contains("too complex")
         })
     }
+}
 
+impl<D: DeserializeOwned> Response<D> {
     /// Decodes a GraphQL-over-HTTP body. `Err` says why it is not one (for the error message).
-    pub(crate) fn parse(body: &[u8]) -> Result<Response, String> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| format!("not JSON ({e}), body starts with {}", excerpt(body)))?;
-        let Value::Object(mut object) = value else {
+    /// `D` should accept any JSON (a `Value`, a `RawValue`): a `data` it rejects is reported as
+    /// a body that is not JSON.
+    pub(crate) fn parse(body: &[u8]) -> Result<Response<D>, String> {
+        let not_json =
+            |e: serde_json::Error| format!("not JSON ({e}), body starts with {}", excerpt(body));
+        // A struct would also accept a JSON array (as its fields in order): reject that first.
+        if body.trim_ascii_start().first() != Some(&b'{') {
+            serde_json::from_slice::<IgnoredAny>(body).map_err(not_json)?;
             return Err(format!("not a JSON object: {}", excerpt(body)));
-        };
-        if !object.contains_key("data") && !object.contains_key("errors") {
+        }
+        let envelope: Envelope<D> = serde_json::from_slice(body).map_err(not_json)?;
+        if envelope.data.is_none() && envelope.errors.is_none() {
             return Err(format!("neither `data` nor `errors`: {}", excerpt(body)));
         }
-        let data = match object.remove("data") {
-            None | Some(Value::Null) => None,
-            Some(data) => Some(data),
-        };
-        let errors = match object.remove("errors") {
-            None | Some(Value::Null) => Vec::new(),
+        let errors = match envelope.errors.flatten() {
+            None => Vec::new(),
             Some(Value::Array(errors)) => errors.into_iter().map(GraphqlError::from_json).collect(),
             Some(other) => vec![GraphqlError::from_json(other)],
         };
-        Ok(Response { data, errors })
+        Ok(Response {
+            data: envelope.data.flatten(),
+            errors,
+        })
     }
 }
 
@@ -134,6 +163,11 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::value::RawValue;
+
+    fn parse(body: &[u8]) -> Result<Response, String> {
+        Response::parse(body)
+    }
 
     #[test]
     fn partial_data_and_alias_errors_are_kept() {
@@ -142,7 +176,7 @@ mod tests {
             "errors": [{"message": "value is not unique", "path": ["a1"],
                         "extensions": {"code": "BAD_USER_INPUT"}}]
         });
-        let r = Response::parse(body.to_string().as_bytes()).unwrap();
+        let r = parse(body.to_string().as_bytes()).unwrap();
         assert_eq!(r.data.as_ref().unwrap()["a0"]["id"], "x");
         let e = r.alias_error("a1").unwrap();
         assert_eq!(e.code.as_deref(), Some("BAD_USER_INPUT"));
@@ -152,23 +186,40 @@ mod tests {
 
     #[test]
     fn request_level_errors_have_no_data() {
-        let r = Response::parse(br#"{"data":null,"errors":[{"message":"Cannot query field"}]}"#)
-            .unwrap();
+        let r = parse(br#"{"data":null,"errors":[{"message":"Cannot query field"}]}"#).unwrap();
         assert!(r.data.is_none());
         assert_eq!(r.request_errors().count(), 1);
         assert!(r.complexity_error().is_none());
-        let r = Response::parse(br#"{"errors":[{"message":"query exceeds complexity limit"}]}"#)
-            .unwrap();
+        let r = parse(br#"{"errors":[{"message":"query exceeds complexity limit"}]}"#).unwrap();
         assert!(r.complexity_error().is_some());
     }
 
     #[test]
     fn bodies_that_are_not_graphql_are_rejected_with_an_excerpt() {
-        let e = Response::parse(b"<html><body>Bad gateway</body></html>").unwrap_err();
+        let e = parse(b"<html><body>Bad gateway</body></html>").unwrap_err();
         assert!(e.contains("<html>"), "{e}");
-        let e = Response::parse(br#"{"data": {"posts": [{"id""#).unwrap_err();
+        let e = parse(br#"{"data": {"posts": [{"id""#).unwrap_err();
         assert!(e.contains("not JSON"), "{e}");
-        assert!(Response::parse(br#"{"hello": 1}"#).is_err());
-        assert!(Response::parse(b"[1]").is_err());
+        assert!(parse(br#"{"hello": 1}"#).is_err());
+        assert!(parse(b"[1]").is_err());
+    }
+
+    #[test]
+    fn raw_data_is_kept_as_sent_with_the_same_rules() {
+        let body = br#"{"data": {"page": {"b": 1,  "a": [2]}}, "errors": null}"#;
+        let r = Response::<Box<RawValue>>::parse(body).unwrap();
+        assert_eq!(r.data.unwrap().get(), r#"{"page": {"b": 1,  "a": [2]}}"#);
+        assert!(r.errors.is_empty());
+        let r = Response::<Box<RawValue>>::parse(br#"{"data":null,"errors":[{"message":"x"}]}"#)
+            .unwrap();
+        assert!(r.data.is_none());
+        assert_eq!(r.errors[0].message, "x");
+        assert!(Response::<Box<RawValue>>::parse(br#"{"hello": 1}"#).is_err());
+        assert!(Response::<Box<RawValue>>::parse(br#"[{"data": 1}]"#)
+            .unwrap_err()
+            .contains("not a JSON object"));
+        assert!(Response::<Box<RawValue>>::parse(br#"{"data": {"#)
+            .unwrap_err()
+            .contains("not JSON"));
     }
 }

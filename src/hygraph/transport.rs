@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -201,6 +202,18 @@ impl Client {
         variables: Value,
         idempotency: Idempotency,
     ) -> Result<Response, ClientError> {
+        self.graphql_as(query, variables, idempotency).await
+    }
+
+    /// [`Client::graphql`] with `data` decoded as `D` instead of a [`Value`]: a
+    /// `Box<serde_json::value::RawValue>` keeps it as the bytes sent, for a caller that decodes
+    /// only what it needs. Same limits, retries and errors.
+    pub async fn graphql_as<D: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Value,
+        idempotency: Idempotency,
+    ) -> Result<Response<D>, ClientError> {
         let mut payload = serde_json::Map::new();
         payload.insert("query".into(), Value::String(query.to_owned()));
         if !variables.is_null() {
@@ -468,7 +481,7 @@ impl Client {
         }
     }
 
-    fn decode_graphql(&self, answer: &Answer) -> Result<Response, Failure> {
+    fn decode_graphql<D: DeserializeOwned>(&self, answer: &Answer) -> Result<Response<D>, Failure> {
         let status = answer.status.as_u16();
         // Validation errors come as 400 (sometimes 422) with a regular GraphQL body.
         if !(answer.status.is_success() || status == 400 || status == 422) {

@@ -4,7 +4,8 @@
 use bincode::Options;
 use serde::{de::DeserializeOwned, Serialize};
 
-/// Bumped whenever a stored record changes shape.
+/// Bumped whenever a stored record changes shape. Format 3 is unreleased: fields added to it
+/// before its first release (`NodeRecord::seen_raw`, `ModelCounts::skipped_unparsed`) keep 3.
 pub const FORMAT_VERSION: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]

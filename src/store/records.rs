@@ -62,6 +62,9 @@ pub struct NodeRecord {
     pub dest_id: Option<String>,
     /// The run that last wrote this entry to the destination.
     pub acked_run: u64,
+    /// Digest of the node's bytes as last read (see `sync::read::RawNode`): the same bytes
+    /// again, with nothing pending, need no parsing.
+    pub seen_raw: Option<Hash>,
 }
 
 impl NodeRecord {
@@ -123,6 +126,8 @@ pub struct ModelCounts {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Of `unchanged`: read byte for byte as last time and acknowledged, so not even parsed.
+    pub skipped_unparsed: u64,
     pub deleted: u64,
     pub edges: u64,
     pub published: u64,

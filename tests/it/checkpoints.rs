@@ -124,6 +124,7 @@ fn seed(dir: &Path) {
         },
         dest_id: Some("dest-1".into()),
         acked_run: 2,
+        seen_raw: None,
     };
     let pending = NodeRecord {
         changed_run: 3,

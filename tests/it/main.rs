@@ -8,6 +8,7 @@ mod daemon;
 mod demo;
 mod emulator;
 mod emulator_schema;
+mod fastpath;
 mod fields;
 mod harness;
 mod model;
