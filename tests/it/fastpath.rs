@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use stagesync::demo::files::FileServer;
-use stagesync::demo::project::{seed, ProjectSpec};
+use stagesync::demo::project::ProjectSpec;
 use stagesync::model::{FieldKind, Scalar};
 use stagesync::sync::shape::Shape;
 
@@ -12,13 +12,9 @@ use super::harness::{conference, Pair};
 
 async fn seeded_pair(entries: usize) -> (Pair, FileServer) {
     let pair = Pair::start(conference()).await;
-    let files = FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(entries);
     spec.assets = 4;
-    spec.file_base = Some(files.url().to_owned());
-    seed(&pair.source_client(), &pair.content, &spec)
-        .await
-        .expect("seeding the source");
+    let files = pair.seed_source(spec).await;
     (pair, files)
 }
 

@@ -7,20 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use stagesync::demo::project::{seed, ProjectSpec};
 
-use super::harness::{assert_same_content, conference, Pair};
-
-fn writes(pair: &Pair) -> BTreeMap<String, u64> {
-    pair.dest_writes()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
-fn expect_writes(pair: &Pair, expected: &[(&str, u64)]) {
-    let expected: BTreeMap<String, u64> =
-        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    assert_eq!(writes(pair), expected, "destination writes");
-}
+use super::harness::{assert_same_content, conference, expect_writes, writes, Pair};
 
 const SECTIONS: &str = "sections { __typename ... on Hero { id heading } ... on RichBlock { id } ... on CardGrid { id columns cards { id title } } ... on Quote { id text } }";
 
@@ -206,13 +193,9 @@ async fn slug_of(pair: &Pair, dest: bool, model: &str, id: &str) -> Option<Strin
 async fn rich_text_references_point_at_destination_entries() {
     let content = conference();
     let pair = Pair::start(content.clone()).await;
-    let files = stagesync::demo::files::FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(25);
     spec.assets = 3;
-    spec.file_base = Some(files.url().to_owned());
-    seed(&pair.source_client(), &content, &spec)
-        .await
-        .expect("seeding the source");
+    let _files = pair.seed_source(spec).await;
 
     pair.ok(&["sync"]).await;
     pair.verify_passes().await;
@@ -569,13 +552,9 @@ async fn a_current_hygraph_schema_syncs_and_reports_its_remote_field() {
         pair.source.sdl().contains("@remote"),
         "the emulator serves the given SDL"
     );
-    let files = stagesync::demo::files::FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(30);
     spec.assets = 3;
-    spec.file_base = Some(files.url().to_owned());
-    seed(&pair.source_client(), &content, &spec)
-        .await
-        .expect("seeding the source");
+    let _files = pair.seed_source(spec).await;
     let pages = pair
         .source_gql(
             "query { landingPages(first: 100, stage: DRAFT) { blocks { __typename } } }",

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::{json, Value};
+use stagesync::demo::files::FileServer;
+use stagesync::demo::project::{seed, ProjectSpec};
 use stagesync::emulator::{Emulator, EmulatorOptions};
 use stagesync::hygraph::{Client, EndpointConfig, Idempotency};
 use stagesync::model::ContentModel;
@@ -152,6 +154,32 @@ impl Pair {
     pub fn dest_mutation_count(&self) -> u64 {
         self.dest_writes().values().sum()
     }
+
+    /// Seeds the source with `spec`, its assets' files served by a local file server (kept
+    /// alive by the returned handle).
+    pub async fn seed_source(&self, mut spec: ProjectSpec) -> FileServer {
+        let files = FileServer::start().await.unwrap();
+        spec.file_base = Some(files.url().to_owned());
+        seed(&self.source_client(), &self.content, &spec)
+            .await
+            .expect("seeding the source");
+        files
+    }
+}
+
+/// The destination's mutation fields served since the last reset, those with a count only.
+pub fn writes(pair: &Pair) -> std::collections::BTreeMap<String, u64> {
+    pair.dest_writes()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+/// Asserts exactly these destination writes since the last reset.
+pub fn expect_writes(pair: &Pair, expected: &[(&str, u64)]) {
+    let expected: std::collections::BTreeMap<String, u64> =
+        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(writes(pair), expected, "destination writes");
 }
 
 pub fn client(emulator: &Emulator, token: &str, name: &str) -> Client {

@@ -8,18 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use stagesync::demo::project::{seed, ProjectSpec};
 
-use super::harness::{assert_same_content, conference, gql, Pair};
-
-fn expect_writes(pair: &Pair, expected: &[(&str, u64)]) {
-    let writes: BTreeMap<String, u64> = pair
-        .dest_writes()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    let expected: BTreeMap<String, u64> =
-        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    assert_eq!(writes, expected, "destination writes");
-}
+use super::harness::{assert_same_content, conference, expect_writes, gql, Pair};
 
 /// Every `(nodeType, nodeId)` of a rich-text AST (or any JSON holding ASTs), in order.
 fn references(value: &Value) -> Vec<(String, String)> {
@@ -158,13 +147,9 @@ const UPDATE_PAGE: &str = "mutation ($id: ID!, $data: PageUpdateInput!) { update
 async fn embeds_in_fields_localizations_and_components_point_at_destination_entries() {
     let content = conference();
     let pair = Pair::start(content.clone()).await;
-    let files = stagesync::demo::files::FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(20);
     spec.assets = 3;
-    spec.file_base = Some(files.url().to_owned());
-    seed(&pair.source_client(), &content, &spec)
-        .await
-        .expect("seeding the source");
+    let _files = pair.seed_source(spec).await;
 
     // The seed embeds speakers and assets in talks' abstracts and pages' intros (default
     // locale); add a localized embed in the second locale and a rich-text section with embeds.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use stagesync::model::ContentModel;
 
-use super::harness::{assert_same_content, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
+use super::harness::{assert_same_content, expect_writes, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
 
 const STAGES: &str = "stages = [\"DRAFT\", \"PUBLISHED\", \"QA\"]";
 
@@ -75,19 +75,6 @@ async fn publish(pair: &Pair, model: &str, id: &str, to: &str) {
         &format!("mutation {{ publish{model}(where: {{ id: \"{id}\" }}, to: [{to}]{locales}) {{ id }} }}"),
     )
     .await;
-}
-
-fn writes(pair: &Pair) -> BTreeMap<String, u64> {
-    pair.dest_writes()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
-fn expect_writes(pair: &Pair, expected: &[(&str, u64)]) {
-    let expected: BTreeMap<String, u64> =
-        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    assert_eq!(writes(pair), expected, "destination writes");
 }
 
 /// The destination's article `slug` in every stage: stage → (body, author slug, German title).

@@ -1,7 +1,6 @@
 //! Integration tests: the sync engine (`sync`, `plan`, `verify`) with the real binary between
 //! two emulators on 127.0.0.1.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -10,7 +9,7 @@ use stagesync::demo::project::{seed, ProjectSpec};
 use stagesync::model::{ContentModel, FieldKind, Scalar};
 use stagesync::sync::shape::Shape;
 
-use super::harness::{conference, duplicates, Pair};
+use super::harness::{conference, duplicates, expect_writes, writes, Pair};
 
 async fn seeded_pair(entries: usize, extra: &str, dest_rps: u32) -> (Pair, FileServer) {
     let content = conference();
@@ -22,27 +21,10 @@ async fn seeded_pair(entries: usize, extra: &str, dest_rps: u32) -> (Pair, FileS
         dest_rps,
     )
     .await;
-    let files = FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(entries);
     spec.assets = 6;
-    spec.file_base = Some(files.url().to_owned());
-    seed(&pair.source_client(), &content, &spec)
-        .await
-        .expect("seeding the source");
+    let files = pair.seed_source(spec).await;
     (pair, files)
-}
-
-fn writes(pair: &Pair) -> BTreeMap<String, u64> {
-    pair.dest_writes()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
-fn expect_writes(pair: &Pair, expected: &[(&str, u64)]) {
-    let expected: BTreeMap<String, u64> =
-        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-    assert_eq!(writes(pair), expected, "destination writes");
 }
 
 /// A plain, non-unique, non-localized String or Int field of a model, and a way to write a
@@ -605,14 +587,10 @@ async fn upserts_read_nothing_first_and_fix_an_adopted_entry_that_differs() {
         500,
     )
     .await;
-    let files = FileServer::start().await.unwrap();
     let mut spec = ProjectSpec::new(60);
     spec.assets = 4;
-    spec.file_base = Some(files.url().to_owned());
     spec.newer_draft_percent = 0;
-    seed(&pair.source_client(), &content, &spec)
-        .await
-        .expect("seeding the source");
+    let _files = pair.seed_source(spec).await;
     pair.dest.reset_stats();
     pair.ok(&["sync"]).await;
     // Upserts of new entries only set the key in their update half and read their content back
