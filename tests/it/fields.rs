@@ -100,11 +100,7 @@ async fn component_unions_sync_whole_and_only_when_changed() {
         } }] } } }),
     )
     .await;
-    pair.dest.reset_stats();
-    pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[("updatePage", 1)]);
-    pair.verify_passes().await;
-    assert_same_content(&pair);
+    pair.sync_expecting(&[("updatePage", 1)]).await;
     let dest = dest_sections(&pair, &slug).await;
     assert!(
         dest.iter().any(|s| s["cards"]
@@ -154,11 +150,7 @@ async fn component_unions_sync_whole_and_only_when_changed() {
         } }] } } }),
     )
     .await;
-    pair.dest.reset_stats();
-    pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[("updatePage", 1)]);
-    pair.verify_passes().await;
-    assert_same_content(&pair);
+    pair.sync_expecting(&[("updatePage", 1)]).await;
 
     // And nothing after that.
     pair.dest.reset_stats();
@@ -279,11 +271,7 @@ async fn rich_text_references_point_at_destination_entries() {
         json!({ "id": talk["id"], "ast": ast }),
     )
     .await;
-    pair.dest.reset_stats();
-    pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[("updateTalk", 1)]);
-    pair.verify_passes().await;
-    assert_same_content(&pair);
+    pair.sync_expecting(&[("updateTalk", 1)]).await;
     let dest_talk = pair
         .dest_gql(
             &format!("query {{ talk(where: {{ slug: \"{slug}\" }}, stage: DRAFT) {{ abstract {{ raw }} }} }}"),

@@ -155,6 +155,16 @@ impl Pair {
         self.dest_writes().values().sum()
     }
 
+    /// Runs `sync` and asserts exactly these destination writes, then that `verify` passes and
+    /// both sides hold the same content.
+    pub async fn sync_expecting(&self, expected: &[(&str, u64)]) {
+        self.dest.reset_stats();
+        self.ok(&["sync"]).await;
+        expect_writes(self, expected);
+        self.verify_passes().await;
+        assert_same_content(self);
+    }
+
     /// Seeds the source with `spec`, its assets' files served by a local file server (kept
     /// alive by the returned handle).
     pub async fn seed_source(&self, mut spec: ProjectSpec) -> FileServer {

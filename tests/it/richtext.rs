@@ -275,11 +275,7 @@ async fn embeds_in_fields_localizations_and_components_point_at_destination_entr
         }] } } }),
     )
     .await;
-    pair.dest.reset_stats();
-    pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[("updatePage", 1)]);
-    pair.verify_passes().await;
-    assert_same_content(&pair);
+    pair.sync_expecting(&[("updatePage", 1)]).await;
     let d = page(&pair, true, &localized_slug, "de").await;
     let de = resolved(&pair, true, &d["intro"]["raw"]).await;
     let speaker_slug = slugs(&pair, false, "Speaker").await[&speakers[1]].clone();
@@ -312,11 +308,7 @@ async fn embeds_in_fields_localizations_and_components_point_at_destination_entr
         } }] } } }),
     )
     .await;
-    pair.dest.reset_stats();
-    pair.ok(&["sync"]).await;
-    expect_writes(&pair, &[("updatePage", 1)]);
-    pair.verify_passes().await;
-    assert_same_content(&pair);
+    pair.sync_expecting(&[("updatePage", 1)]).await;
 
     // And nothing after that.
     pair.dest.reset_stats();
