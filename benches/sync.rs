@@ -91,7 +91,19 @@ fn du(path: &Path) -> u64 {
 /// Runs `stagesync sync` as a child and measures it with wait4.
 fn run_stagesync(config: &Path) -> (Duration, Duration, i64, bool) {
     let start = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stagesync"))
+    // `STAGESYNC_BENCH_WRAP="heaptrack -o /tmp/ht"` runs stagesync under a profiler (the
+    // measured numbers are then the profiler's, not stagesync's).
+    let wrap = std::env::var("STAGESYNC_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut child = match words.next() {
+        Some(program) => {
+            let mut c = std::process::Command::new(program);
+            c.args(words).arg(env!("CARGO_BIN_EXE_stagesync"));
+            c
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_stagesync")),
+    };
+    let mut child = child
         .args(["sync", "-q", "--json", "--config"])
         .arg(config)
         .stdout(std::process::Stdio::piped())

@@ -19,7 +19,7 @@ use super::canonical::{changed_fields, publication_hashes, Entry, Version};
 use super::progress::Progress;
 use super::write::{
     batches, content_data, edges_data, execute, merge_data, AnswerHash, AnswerState, Op, OpKind,
-    Outcome, UpsertCheck,
+    Outcome, UpsertCheck, UpsertHooks,
 };
 use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
@@ -617,7 +617,31 @@ impl Engine<'_> {
                 bare: v.holds_only_content(skip),
             })
         };
-        let answer_hash: AnswerHash<'_> = &hash_answer;
+        let store = self.store;
+        let rebuild = move |op: &Op| -> Option<Value> {
+            let OpKind::Upsert { check: Some(c), .. } = &op.kind else {
+                return None;
+            };
+            let shape = prepared.shapes.iter().find(|s| s.model.name == op.model)?;
+            let bytes = store.snapshot(&op.model, &op.source_id).ok()??;
+            let entry = Entry::from_bytes(&bytes)?;
+            // The version the upsert wrote: the one whose content it was checked against.
+            let version = std::iter::once(&entry.draft)
+                .chain(entry.stages.values())
+                .find(|v| v.content_hash_without(&c.skip) == c.content)?;
+            Some(content_data(
+                shape,
+                version,
+                &prepared.default_locale,
+                false,
+                &[],
+            ))
+        };
+        let hooks = UpsertHooks {
+            read: &hash_answer,
+            update: &rebuild,
+        };
+        let answer_hash: AnswerHash<'_> = &hooks;
         let mut stream = futures::stream::iter(groups)
             .take_while(move |_| futures::future::ready(!*cancel.borrow()))
             .map(|batch| execute(dest, batch, answer_hash))
@@ -798,7 +822,12 @@ impl Engine<'_> {
                             key: key.clone(),
                             value,
                             create: content_data(shape, version, &default_locale, true, &[]),
-                            update: content_data(shape, version, &default_locale, false, &[]),
+                            // Built only if a follow-up needs it (see `UpsertHooks::update`).
+                            update: if shape.is_asset() {
+                                content_data(shape, version, &default_locale, false, &[])
+                            } else {
+                                Value::Null
+                            },
                             check: (!shape.is_asset()).then(|| {
                                 let skip = version.written_with_edges();
                                 let mut select =

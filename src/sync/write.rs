@@ -82,9 +82,20 @@ pub struct AnswerState {
     pub bare: bool,
 }
 
-/// Reads a checked upsert's answer for an entry of a model (the engine's canonical form,
-/// without the given fields); `None` when it cannot be read.
-pub type AnswerHash<'a> = &'a (dyn Fn(&str, &Value, &[String]) -> Option<AnswerState> + Sync);
+/// Reads a checked upsert's answer (see [`UpsertHooks::read`]).
+pub type ReadAnswer<'a> = dyn Fn(&str, &Value, &[String]) -> Option<AnswerState> + Sync + 'a;
+
+/// What [`execute`] needs from the engine for checked upserts.
+pub struct UpsertHooks<'a> {
+    /// Reads an answer for an entry of a model (the engine's canonical form, without the given
+    /// fields); `None` when it cannot be read.
+    pub read: &'a ReadAnswer<'a>,
+    /// Builds a checked upsert's whole update, which the op leaves out (`Value::Null`) until a
+    /// follow-up needs it: most upserts create, and their updates would only take memory.
+    pub update: &'a (dyn Fn(&Op) -> Option<Value> + Sync),
+}
+
+pub type AnswerHash<'a> = &'a UpsertHooks<'a>;
 
 impl Op {
     fn idempotent(&self) -> bool {
@@ -288,16 +299,16 @@ fn upsert_follow_up(
     dest_id: &str,
     answer: &Value,
     answer_hash: AnswerHash<'_>,
-) -> Option<Op> {
+) -> Result<Option<Op>, String> {
     let OpKind::Upsert {
         update,
         check: Some(check),
         ..
     } = &mut op.kind
     else {
-        return None;
+        return Ok(None);
     };
-    let state = answer_hash(&op.model, answer, &check.skip);
+    let state = (answer_hash.read)(&op.model, answer, &check.skip);
     check.stages = answer
         .get("documentInStages")
         .and_then(Value::as_array)
@@ -310,14 +321,22 @@ fn upsert_follow_up(
     let published = check.stages.as_ref().is_some_and(|s| !s.is_empty());
     check.existing = published || state.is_none_or(|s| !s.bare || s.content != check.content);
     if state.is_some_and(|s| s.content == check.content) {
-        return None;
+        return Ok(None);
     }
     tracing::info!(
         model = %op.model,
         source_id = %op.source_id,
         "the destination already held this entry with other content: updating it"
     );
-    let update = update.clone();
+    let update = if update.is_null() {
+        (answer_hash.update)(op).ok_or_else(|| {
+            "it existed in the destination with other content, and its update could not be \
+             built from the stored snapshot; the next run retries"
+                .to_owned()
+        })?
+    } else {
+        update.clone()
+    };
     let mut follow = Op {
         model: op.model.clone(),
         source_id: op.source_id.clone(),
@@ -328,7 +347,7 @@ fn upsert_follow_up(
     };
     // The answer holds the destination's components (with ids): no read needed to replace them.
     resolve_op(&mut follow, answer);
-    Some(follow)
+    Ok(Some(follow))
 }
 
 /// Sends ops in batches (see [`execute`]); also returns, by index into the outcomes, the
@@ -373,12 +392,15 @@ async fn send(
                         (None, Some(v)) => {
                             let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
                             match &id {
-                                Some(dest) => {
-                                    if let Some(f) = upsert_follow_up(&mut op, dest, v, answer_hash)
-                                    {
-                                        follow_ups.push((out.len(), f));
+                                Some(dest) => match upsert_follow_up(&mut op, dest, v, answer_hash)
+                                {
+                                    Ok(Some(f)) => follow_ups.push((out.len(), f)),
+                                    Ok(None) => {}
+                                    Err(message) => {
+                                        out.push((op, Outcome::Failed(message)));
+                                        continue;
                                     }
-                                }
+                                },
                                 None if matches!(
                                     &op.kind,
                                     OpKind::Upsert { check: Some(_), .. }
