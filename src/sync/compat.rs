@@ -1,16 +1,23 @@
 //! Whether the destination's schema can hold what the source has: every synced model and
 //! writable field must exist there with a compatible type. All mismatches are listed at once.
+//! A field the destination has but does not let this token write (not in its input types) is
+//! not a mismatch: it is skipped, and `plan` says so.
 
 use crate::model::{ContentModel, Field, FieldKind, Model};
 
 use super::SyncError;
 
+/// A field to skip: (model, field, reason).
+pub type Skip = (String, String, String);
+
+/// Checks the destination and returns the fields it does not let stagesync write.
 pub fn check(
     source: &ContentModel,
     dest: &ContentModel,
     names: &[String],
-) -> Result<(), SyncError> {
+) -> Result<Vec<Skip>, SyncError> {
     let mut problems = Vec::new();
+    let mut skips = Vec::new();
     for name in names {
         let Some(model) = source.model(name) else {
             continue;
@@ -27,6 +34,13 @@ pub fn check(
                 None => problems.push(format!(
                     "{name}.{} is missing in the destination",
                     field.name
+                )),
+                Some(other) if !other.is_writable() => skips.push((
+                    name.clone(),
+                    field.name.clone(),
+                    "not writable in the destination (not in its input types: a remote field \
+                     there, or the destination token may not write it)"
+                        .to_owned(),
                 )),
                 Some(other) => {
                     if let Some(why) = mismatch(source, dest, field, other) {
@@ -48,7 +62,7 @@ pub fn check(
         ));
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(skips)
     } else {
         Err(SyncError::Incompatible(problems))
     }
@@ -97,9 +111,6 @@ fn describe(field: &Field) -> String {
 }
 
 fn mismatch(source: &ContentModel, dest: &ContentModel, a: &Field, b: &Field) -> Option<String> {
-    if !b.is_writable() {
-        return Some("is not writable in the destination".into());
-    }
     let kinds_match = match (&a.kind, &b.kind) {
         (FieldKind::Scalar { scalar: x }, FieldKind::Scalar { scalar: y }) => x == y,
         (FieldKind::Enumeration { name: x }, FieldKind::Enumeration { name: y }) => {

@@ -226,7 +226,7 @@ impl<'a> Prepared<'a> {
     ) -> Result<Prepared<'a>, SyncError> {
         let content = &schemas.source;
         let names = select_models(config, content)?;
-        compat::check(content, &schemas.dest, &names)?;
+        let skips = compat::check(content, &schemas.dest, &names)?;
         let stages = compat::stages(&config.stages, content, &schemas.dest)?;
         let locales = match &config.locales {
             Some(l) => l.clone(),
@@ -245,7 +245,10 @@ impl<'a> Prepared<'a> {
         };
         for name in &names {
             let model = content.model(name).expect("selected from the model");
-            let shape = Shape::new(content, model);
+            let mut shape = Shape::new(content, model);
+            for (_, field, reason) in skips.iter().filter(|(m, _, _)| m == name) {
+                shape.skip(field, reason.clone());
+            }
             prepared.identity.push(identity(config, model)?);
             prepared
                 .queries

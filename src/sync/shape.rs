@@ -37,6 +37,19 @@ pub struct Shape<'m> {
 pub const ASSET_FILE_FIELDS: &[&str] = &["handle", "url", "upload", "uploadUrl"];
 
 impl<'m> Shape<'m> {
+    /// Moves field `name` to `skipped` with `reason` (a field the destination cannot take).
+    pub fn skip(&mut self, name: &str, reason: String) {
+        let Some(field) = self.model.field(name) else {
+            return;
+        };
+        for list in [&mut self.plain, &mut self.localized, &mut self.owned] {
+            list.retain(|f| f.name != name);
+        }
+        if !self.skipped.iter().any(|(f, _)| f.name == name) {
+            self.skipped.push((field, reason));
+        }
+    }
+
     pub fn new(content: &'m ContentModel, model: &'m Model) -> Shape<'m> {
         let mut shape = Shape {
             model,

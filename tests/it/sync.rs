@@ -646,3 +646,65 @@ async fn upserts_read_nothing_first_and_fix_an_adopted_entry_that_differs() {
     assert!(duplicates(&pair.dest.dump()).is_empty());
     pair.verify_passes().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_the_destination_cannot_write_is_skipped_and_named() {
+    let content = conference();
+    // An optional plain field (a required one could not be created without it).
+    let field = content
+        .model("Speaker")
+        .and_then(|m| {
+            m.fields.iter().find(|f| {
+                !f.required
+                    && !f.localized
+                    && matches!(f.kind, FieldKind::Scalar { .. })
+                    && f.is_writable()
+            })
+        })
+        .expect("an optional scalar field on Speaker")
+        .name
+        .clone();
+    // The destination's schema has the field, but not in its input types (as for a token
+    // without write permission on it, or a remote field there).
+    let mut dest_model = content.clone();
+    dest_model
+        .models
+        .iter_mut()
+        .find(|m| m.name == "Speaker")
+        .and_then(|m| m.fields.iter_mut().find(|f| f.name == field))
+        .unwrap()
+        .access = stagesync::model::Access::ReadOnly("not in the destination's inputs".into());
+    let pair = Pair::start_with(
+        content.clone(),
+        super::harness::options(&content, super::harness::SOURCE_TOKEN),
+        super::harness::options(&dest_model, super::harness::DEST_TOKEN),
+        "",
+        500,
+    )
+    .await;
+    let _files = pair.seed_source(ProjectSpec::new(20)).await;
+
+    let plan = pair.ok(&["plan"]).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "skipped Speaker.{field}: not writable in the destination"
+        )),
+        "{text}"
+    );
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    let data = pair
+        .dest_gql(
+            &format!("query {{ speakers(first: 100, stage: DRAFT) {{ {field} }} }}"),
+            json!({}),
+        )
+        .await;
+    let speakers = data["speakers"].as_array().unwrap();
+    assert!(!speakers.is_empty());
+    assert!(speakers.iter().all(|s| s[&field].is_null()), "{data}");
+}
