@@ -414,25 +414,6 @@ fn read_value(
     }
 }
 
-/// Whether a rich-text AST references entries or assets (embeds, links to entries).
-pub fn has_embeds(ast: &Value) -> bool {
-    crate::model::rich_text::ast_has_references(ast)
-}
-
-/// Calls `f(nodeType, nodeId)` for each reference in a rich-text AST.
-pub fn visit_embeds(ast: &Value, f: &mut dyn FnMut(&str, &str)) {
-    crate::model::rich_text::ast_references(ast, f)
-}
-
-/// A rich-text AST with each reference's `nodeId` replaced by `map(nodeType, nodeId)`. Also
-/// right for a canonical component value: `nodeId`/`nodeType` only occur in rich text.
-pub fn map_embeds<E>(
-    ast: &Value,
-    map: &mut dyn FnMut(&str, &str) -> Result<String, E>,
-) -> Result<Value, E> {
-    crate::model::rich_text::map_ast_references(ast, map)
-}
-
 /// Key of a component's localized values in its canonical form: `{ locale: { field: value } }`.
 pub const COMPONENT_LOCALIZATIONS: &str = "localizations";
 
@@ -491,36 +472,21 @@ fn read_component(
 impl Entry {
     /// All four hashes; each version's content and edges hashes are computed once.
     pub fn hashes(&self) -> Hashes {
-        let stages: BTreeMap<&String, (Hash, Hash)> = self
-            .stages
-            .iter()
-            .map(|(s, v)| (s, (v.content_hash(), v.edges_hash())))
-            .collect();
-        let contents: BTreeMap<&String, Hash> = stages.iter().map(|(s, h)| (*s, h.0)).collect();
+        let (publication, publication_content) = publication_hashes(&self.stage_keys());
         Hashes {
             content: self.draft.content_hash(),
             edges: self.draft.edges_hash(),
-            publication: hash_json(PUBLICATION_CONTEXT, &stages),
-            publication_content: hash_json(PUBLICATION_CONTENT_CONTEXT, &contents),
+            publication,
+            publication_content,
         }
     }
 
     pub fn publication_content_hash(&self) -> Hash {
-        let stages: BTreeMap<&String, Hash> = self
-            .stages
-            .iter()
-            .map(|(s, v)| (s, v.content_hash()))
-            .collect();
-        hash_json(PUBLICATION_CONTENT_CONTEXT, &stages)
+        publication_hashes(&self.stage_keys()).1
     }
 
     pub fn publication_hash(&self) -> Hash {
-        let stages: BTreeMap<&String, (Hash, Hash)> = self
-            .stages
-            .iter()
-            .map(|(s, v)| (s, (v.content_hash(), v.edges_hash())))
-            .collect();
-        hash_json(PUBLICATION_CONTEXT, &stages)
+        publication_hashes(&self.stage_keys()).0
     }
 
     /// Content and edges hashes of each non-draft stage's version.

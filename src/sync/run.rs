@@ -370,10 +370,9 @@ impl Engine<'_> {
                     }
                 }
                 let entry =
-                    node.entry(self.source, shape, &locales, &self.prepared.default_locale)?;
-                let entry = &entry;
+                    &node.entry(self.source, shape, &locales, &self.prepared.default_locale)?;
                 let hashes = entry.hashes();
-                let mut record = existing.clone().unwrap_or_default();
+                let mut record = existing.unwrap_or_default();
                 let mut explain = Vec::new();
                 let changed = record.seen != Some(hashes);
                 let snapshot_missing = changed || !self.store.has_snapshot(&name, &entry.id)?;
@@ -721,6 +720,22 @@ impl Engine<'_> {
         let mut ops = Vec::new();
         let mut id_creates: Vec<(usize, String)> = Vec::new();
         let mut orphans: Option<assets::Orphans> = None;
+        // What a checked upsert reads back, per model: one string shared by its ops.
+        let answer_selects: Vec<std::sync::Arc<str>> = self
+            .prepared
+            .shapes
+            .iter()
+            .map(|shape| {
+                let mut select = super::read::version_selection(shape, shape.content);
+                if !self.prepared.stages.is_empty() {
+                    select.push_str(&format!(
+                        " documentInStages(stages: [{}]) {{ stage }}",
+                        self.prepared.stages.join(", ")
+                    ));
+                }
+                select.into()
+            })
+            .collect();
         for w in work.iter().filter(|w| w.content.is_some()) {
             let shape = &self.prepared.shapes[w.model];
             let (record, entry) = self.load(w.model, &w.id)?;
@@ -830,16 +845,8 @@ impl Engine<'_> {
                             },
                             check: (!shape.is_asset()).then(|| {
                                 let skip = version.written_with_edges();
-                                let mut select =
-                                    super::read::version_selection(shape, shape.content);
-                                if !self.prepared.stages.is_empty() {
-                                    select.push_str(&format!(
-                                        " documentInStages(stages: [{}]) {{ stage }}",
-                                        self.prepared.stages.join(", ")
-                                    ));
-                                }
                                 Box::new(UpsertCheck {
-                                    select,
+                                    select: answer_selects[w.model].clone(),
                                     locales: self.prepared.locales_for(shape),
                                     content: version.content_hash_without(&skip),
                                     skip,

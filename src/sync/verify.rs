@@ -9,10 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::canonical::{map_embeds, Entry, Version};
+use super::canonical::{Entry, Version};
 use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
+use crate::model::rich_text::map_ast_references;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,7 +222,7 @@ fn compare(
         };
         let mapped = b_embedded
             .get(&k)
-            .and_then(|d| map_embeds(d, &mut to_source).ok());
+            .and_then(|d| map_ast_references(d, &mut to_source).ok());
         if mapped.as_ref() != Some(ast) {
             report(format!(
                 "rich text {k}: source {} destination {}",

@@ -4,10 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::canonical::{canonical_value, map_embeds, Version, COMPONENT_LOCALIZATIONS};
+use super::canonical::{canonical_value, Version, COMPONENT_LOCALIZATIONS};
 use super::shape::{selection, Shape};
 use super::SyncError;
 use crate::hygraph::{Client, ClientError, Idempotency};
+use crate::model::rich_text::map_ast_references;
 use crate::model::{ContentModel, Field, FieldKind};
 
 /// One mutation for one entry.
@@ -57,7 +58,8 @@ pub enum OpKind {
 /// content hash is compared with `content`.
 #[derive(Debug, Clone)]
 pub struct UpsertCheck {
-    pub select: String,
+    /// Shared by the ops of a model.
+    pub select: std::sync::Arc<str>,
     /// The `$locales` the selection names, default locale first.
     pub locales: Vec<String>,
     /// [`Version::content_hash_without`] of the source version, without `skip`.
@@ -116,7 +118,7 @@ impl Op {
                 check,
             } => {
                 let (select, update) = match check {
-                    Some(c) => (c.select.as_str(), json!({ key: value })),
+                    Some(c) => (&*c.select, json!({ key: value })),
                     None => ("", update.clone()),
                 };
                 (
@@ -486,15 +488,10 @@ pub fn content_data(
         }
         let v = version.fields.get(&f.name).cloned().unwrap_or(Value::Null);
         if let FieldKind::Component { .. } = &f.kind {
-            // Every locale the comparison in `resolve_components` must see.
-            let mut locales: Vec<String> = vec![default_locale.to_owned()];
-            locales.extend(version.locales.keys().cloned());
-            locales_in(&v, &mut locales);
-            let locales: Vec<&String> = locales.iter().collect();
             let input = if create {
                 component_create(shape.content, default_locale, f, &v)
             } else {
-                Some(component_marker(shape, f, &v, default_locale, &locales))
+                Some(component_marker(shape, f, &v, default_locale, version))
             };
             if let Some(input) = input {
                 data.insert(f.name.clone(), input);
@@ -692,8 +689,12 @@ fn component_marker(
     field: &Field,
     value: &Value,
     default_locale: &str,
-    locales: &[&String],
+    version: &Version,
 ) -> Value {
+    // Every locale the comparison in `resolve_components` must see.
+    let mut locales: Vec<String> = vec![default_locale.to_owned()];
+    locales.extend(version.locales.keys().cloned());
+    locales_in(value, &mut locales);
     let items: Vec<Value> = match value {
         Value::Null => Vec::new(),
         Value::Array(items) => items.clone(),
@@ -1064,8 +1065,9 @@ pub fn edges_data(
                 }
             }
         };
-        let mapped =
-            content.map_rich_text(field, value, &mut |_, ast| map_embeds(ast, &mut resolve))?;
+        let mapped = content.map_rich_text(field, value, &mut |_, ast| {
+            map_ast_references(ast, &mut resolve)
+        })?;
         Ok(match missing {
             Some(target) => Err(format!(
                 "{model}.{place} (rich text) references {target}, which is not in the destination yet"
@@ -1084,11 +1086,7 @@ pub fn edges_data(
         let input = match &f.kind {
             // Written whole: the destination's components are replaced by the source's.
             FieldKind::Component { .. } => {
-                let mut locales = vec![default_locale.to_owned()];
-                locales.extend(version.locales.keys().cloned());
-                locales_in(&mapped, &mut locales);
-                let locales: Vec<&String> = locales.iter().collect();
-                let marker = component_marker(shape, f, &mapped, default_locale, &locales);
+                let marker = component_marker(shape, f, &mapped, default_locale, version);
                 if fresh {
                     // Created this run without it: nothing to replace, no ids to read first.
                     match replacement(&marker[COMPONENTS_MARKER], &Value::Null) {

@@ -161,7 +161,7 @@ async fn component_unions_sync_whole_and_only_when_changed() {
 /// Every `(nodeType, nodeId)` referenced in a rich-text AST.
 fn references(ast: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    stagesync::sync::canonical::visit_embeds(ast, &mut |ty, id| {
+    stagesync::model::rich_text::ast_references(ast, &mut |ty, id| {
         out.push((ty.to_owned(), id.to_owned()))
     });
     out

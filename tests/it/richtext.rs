@@ -13,7 +13,7 @@ use super::harness::{assert_same_content, conference, expect_writes, gql, Pair};
 /// Every `(nodeType, nodeId)` of a rich-text AST (or any JSON holding ASTs), in order.
 fn references(value: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    stagesync::sync::canonical::visit_embeds(value, &mut |ty, id| {
+    stagesync::model::rich_text::ast_references(value, &mut |ty, id| {
         out.push((ty.to_owned(), id.to_owned()))
     });
     out
