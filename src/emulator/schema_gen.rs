@@ -1651,7 +1651,7 @@ impl<'a> Generator<'a> {
     fn render(mut self) -> String {
         let mut out = String::new();
         // A project without content models has no mutations, and GraphQL forbids empty types.
-        let has_mutations = !self.mutation.fields.is_empty();
+        let has_mutations = self.model.mutations && !self.mutation.fields.is_empty();
         if has_mutations {
             out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
             let mutation = std::mem::replace(&mut self.mutation, Def::new(Kind::Object));
@@ -1926,6 +1926,7 @@ mod tests {
             locales: vec!["en".into(), "de".into()],
             default_locale: "en".into(),
             stages: vec!["DRAFT".into(), "PUBLISHED".into(), "QA".into()],
+            mutations: true,
         }
     }
 
@@ -2050,6 +2051,7 @@ mod tests {
             locales: vec!["en".into()],
             default_locale: "en".into(),
             stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+            mutations: true,
         };
         let schema = validated(&content);
         assert!(!schema.types.contains_key("VoteCreateLocalizationsInput"));
@@ -2070,6 +2072,7 @@ mod tests {
             locales: vec![],
             default_locale: String::new(),
             stages: vec![],
+            mutations: true,
         };
         validated(&content);
     }

@@ -34,6 +34,9 @@ pub struct ContentModel {
     /// order: older exports list `PUBLISHED` first, so the draft is [`ContentModel::draft_stage`],
     /// never "the first stage".
     pub stages: Vec<String>,
+    /// The schema serves mutations. `false` for a schema exported with a read-only token (no or
+    /// an empty `type Mutation`): such a project can be read, never written.
+    pub mutations: bool,
 }
 
 /// Hygraph's draft stage: where entries are created and updated, whatever the enum's order.

@@ -59,3 +59,88 @@ async fn a_published_first_stage_enum_keeps_drafts_in_draft() {
     let dump: serde_json::Value = pair.dest.dump();
     assert!(duplicates(&dump).is_empty());
 }
+
+/// `with-houdini.graphql` as a read-only token exports it: the same types, an empty `Mutation`.
+fn read_only_houdini() -> Option<String> {
+    let sdl = super::common::houdini_sdl()?;
+    let start = sdl
+        .find("type Mutation {")
+        .expect("the fixture has a Mutation type");
+    let end = start + sdl[start..].find("\n}\n").expect("the Mutation type ends") + 3;
+    Some(format!("{}type Mutation\n{}", &sdl[..start], &sdl[end..]))
+}
+
+/// A schema exported with a read-only token has an empty `type Mutation`: the model knows it
+/// cannot be written, the emulator serves reads only (no mutation field the real schema lacks),
+/// and a sync into it stops before anything is read or written, naming the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_schema_serves_reads_only_and_is_refused_as_a_destination() {
+    let Some(sdl) = read_only_houdini() else {
+        return;
+    };
+    let full = stagesync::model::from_sdl(&super::common::houdini_sdl().unwrap(), "full").unwrap();
+    assert!(full.mutations, "the real schema serves mutations");
+    let read_only = stagesync::model::from_sdl(&sdl, "read-only").unwrap();
+    assert!(
+        !read_only.mutations,
+        "an empty Mutation type means no writes"
+    );
+    let served = stagesync::emulator::generate_sdl(&read_only);
+    assert!(
+        !served.contains("type Mutation"),
+        "the emulator serves mutations"
+    );
+    assert!(!served.contains("mutation: Mutation"));
+
+    let emulator = stagesync::emulator::Emulator::start(stagesync::emulator::EmulatorOptions::new(
+        read_only.clone(),
+    ))
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let ask = |query: &'static str| {
+        client
+            .post(emulator.url())
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let read: serde_json::Value =
+        ask("{ productsConnection(stage: DRAFT) { aggregate { count } } }")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        read["data"]["productsConnection"]["aggregate"]["count"], 0,
+        "{read}"
+    );
+    let write: serde_json::Value = ask(r#"mutation { deleteProduct(where: { id: "x" }) { id } }"#)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        write["data"].is_null() && write["errors"].is_array(),
+        "{write}"
+    );
+
+    // As a destination: a configuration error (exit 2) before any write.
+    let mut dest_model = conference();
+    dest_model.mutations = false;
+    let source_model = conference();
+    let pair = Pair::start_with(
+        source_model.clone(),
+        super::harness::options(&source_model, super::harness::SOURCE_TOKEN),
+        super::harness::options(&dest_model, super::harness::DEST_TOKEN),
+        "",
+        500,
+    )
+    .await;
+    let out = pair.run(&["sync"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no mutations"), "{stderr}");
+    assert!(stderr.contains("write permission"), "{stderr}");
+}
