@@ -1753,6 +1753,10 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
         let _ = write!(out, " implements {}", def.implements.join(" & "));
     }
     out.push_str(" {\n");
+    // GraphQL forbids an empty input type; Hygraph puts a placeholder in one with nothing to write.
+    if def.fields.is_empty() && matches!(def.kind, Kind::Input) {
+        out.push_str("  _: String\n");
+    }
     for (field_name, field) in &def.fields {
         if let Some(text) = &field.description {
             render_description(out, "  ", text);

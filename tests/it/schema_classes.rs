@@ -144,3 +144,86 @@ async fn a_read_only_schema_serves_reads_only_and_is_refused_as_a_destination() 
     assert!(stderr.contains("no mutations"), "{stderr}");
     assert!(stderr.contains("write permission"), "{stderr}");
 }
+
+/// Models and components with nothing writable in one of their inputs: Hygraph emits `_: String`
+/// in such an input (GraphQL forbids empty input types), and the emulator must start on them.
+#[tokio::test(flavor = "multi_thread")]
+async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_starts() {
+    use stagesync::model::{
+        Access, Cardinality, Component, Field, FieldKind, Model, Relation, Scalar,
+    };
+    let field = |name: &str, kind: FieldKind| Field {
+        name: name.into(),
+        kind,
+        list: false,
+        required: false,
+        localized: false,
+        unique: false,
+        access: Access::Writable,
+        embeds: Vec::new(),
+    };
+    let mut content = conference();
+    let mut views = field(
+        "views",
+        FieldKind::Scalar {
+            scalar: Scalar::Int,
+        },
+    );
+    views.access = Access::ReadOnly("remote field".into());
+    let mut remote_title = field(
+        "remoteTitle",
+        FieldKind::Scalar {
+            scalar: Scalar::String,
+        },
+    );
+    remote_title.localized = true;
+    remote_title.access = Access::ReadOnly("remote field".into());
+    content.models.push(Model {
+        name: "Counter".into(),
+        singular: "counter".into(),
+        plural: "counters".into(),
+        asset: None,
+        fields: vec![views, remote_title],
+    });
+    content.models.push(Model {
+        name: "Pointer".into(),
+        singular: "pointer".into(),
+        plural: "pointers".into(),
+        asset: None,
+        fields: vec![field(
+            "talk",
+            FieldKind::Relation(Relation {
+                targets: vec!["Talk".into()],
+                union: None,
+                reverse: None,
+                cardinality: Cardinality::OneWay,
+            }),
+        )],
+    });
+    content.components.push(Component {
+        name: "TalkLink".into(),
+        fields: vec![field(
+            "talk",
+            FieldKind::Relation(Relation {
+                targets: vec!["Talk".into()],
+                union: None,
+                reverse: None,
+                cardinality: Cardinality::OneWay,
+            }),
+        )],
+    });
+    let sdl = stagesync::emulator::generate_sdl(&content);
+    let schema = match apollo_compiler::Schema::parse_and_validate(&sdl, "generated.graphql") {
+        Ok(schema) => schema,
+        Err(e) => panic!("the generated schema is invalid: {}", e.errors),
+    };
+    for (name, ty) in &schema.types {
+        if let apollo_compiler::schema::ExtendedType::InputObject(input) = ty {
+            assert!(!input.fields.is_empty(), "{name} is empty");
+        }
+    }
+    let emulator =
+        stagesync::emulator::Emulator::start(stagesync::emulator::EmulatorOptions::new(content))
+            .await;
+    assert!(emulator.is_ok(), "the emulator refused the model");
+}
