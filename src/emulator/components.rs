@@ -407,6 +407,7 @@ mod tests {
             locales: vec!["en".into(), "de".into()],
             default_locale: "en".into(),
             stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+            mutations: true,
         }
     }
 

@@ -255,13 +255,7 @@ fn stage_arg(ctx: &Ctx<'_>, args: &Map<String, Value>, name: &str) -> String {
     args.get(name)
         .and_then(Value::as_str)
         .map(String::from)
-        .unwrap_or_else(|| {
-            ctx.cm
-                .stages
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "DRAFT".into())
-        })
+        .unwrap_or_else(|| ctx.cm.draft_stage().to_string())
 }
 
 fn locales_arg(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Vec<String> {
@@ -590,12 +584,7 @@ fn mutate<'r, 'a>(
     model: &'a Model,
     args: &Map<String, Value>,
 ) -> Result<ResolvedValue<'r>, FieldError> {
-    let draft = ctx
-        .cm
-        .stages
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "DRAFT".to_string());
+    let draft = ctx.cm.draft_stage().to_string();
     let locales = ctx.cm.locales.clone();
     let mut guard = ctx.store.borrow_mut();
     let store: &mut Store = &mut guard;

@@ -1651,7 +1651,7 @@ impl<'a> Generator<'a> {
     fn render(mut self) -> String {
         let mut out = String::new();
         // A project without content models has no mutations, and GraphQL forbids empty types.
-        let has_mutations = !self.mutation.fields.is_empty();
+        let has_mutations = self.model.mutations && !self.mutation.fields.is_empty();
         if has_mutations {
             out.push_str("schema {\n  query: Query\n  mutation: Mutation\n}\n\n");
             let mutation = std::mem::replace(&mut self.mutation, Def::new(Kind::Object));
@@ -1753,6 +1753,10 @@ fn render_def(out: &mut String, name: &str, def: &Def) {
         let _ = write!(out, " implements {}", def.implements.join(" & "));
     }
     out.push_str(" {\n");
+    // GraphQL forbids an empty input type; Hygraph puts a placeholder in one with nothing to write.
+    if def.fields.is_empty() && matches!(def.kind, Kind::Input) {
+        out.push_str("  _: String\n");
+    }
     for (field_name, field) in &def.fields {
         if let Some(text) = &field.description {
             render_description(out, "  ", text);
@@ -1926,6 +1930,7 @@ mod tests {
             locales: vec!["en".into(), "de".into()],
             default_locale: "en".into(),
             stages: vec!["DRAFT".into(), "PUBLISHED".into(), "QA".into()],
+            mutations: true,
         }
     }
 
@@ -2050,6 +2055,7 @@ mod tests {
             locales: vec!["en".into()],
             default_locale: "en".into(),
             stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+            mutations: true,
         };
         let schema = validated(&content);
         assert!(!schema.types.contains_key("VoteCreateLocalizationsInput"));
@@ -2070,6 +2076,7 @@ mod tests {
             locales: vec![],
             default_locale: String::new(),
             stages: vec![],
+            mutations: true,
         };
         validated(&content);
     }

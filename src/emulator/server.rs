@@ -588,12 +588,7 @@ async fn complete_upload(shared: Arc<Shared>, id: String, url: String) {
     let Some(mut entry) = store.entry(&model.name, &id).cloned() else {
         return;
     };
-    let draft = shared
-        .cm
-        .stages
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "DRAFT".into());
+    let draft = shared.cm.draft_stage().to_string();
     let Some(version) = entry.stages.get_mut(&draft) else {
         return;
     };
@@ -695,12 +690,7 @@ async fn upload(shared: &Arc<Shared>, bytes: &[u8], read_only: bool) -> Response
     let id = store.new_id();
     let handle = format!("h{}", &id[1..]);
     let now = store.now();
-    let draft = shared
-        .cm
-        .stages
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "DRAFT".into());
+    let draft = shared.cm.draft_stage().to_string();
     let mut version = Version {
         updated_at: now.clone(),
         ..Version::default()

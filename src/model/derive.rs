@@ -219,7 +219,18 @@ pub(crate) fn derive(types: &TypeSystem, origin: &str) -> Result<ContentModel, M
         locales,
         default_locale,
         stages,
+        mutations: has_mutations(types),
     })
+}
+
+/// Whether the mutation root type exists and has a field (Hygraph writes a read-only token's
+/// export with an empty `type Mutation`).
+fn has_mutations(types: &TypeSystem) -> bool {
+    types
+        .mutation_type
+        .as_deref()
+        .and_then(|m| types.get(m))
+        .is_some_and(|t| matches!(&t.kind, TypeKind::Object { fields, .. } if !fields.is_empty()))
 }
 
 fn default_locale(

@@ -360,6 +360,7 @@ impl Reader<'_> {
             locales,
             default_locale,
             stages,
+            mutations: true,
         })
     }
 

@@ -30,9 +30,17 @@ pub struct ContentModel {
     /// All locales of the `Locale` enum; the default locale is also in this list.
     pub locales: Vec<String>,
     pub default_locale: String,
-    /// Content stages of the `Stage` enum (`DRAFT`, `PUBLISHED`, custom ones).
+    /// Content stages of the `Stage` enum (`DRAFT`, `PUBLISHED`, custom ones), in the enum's
+    /// order: older exports list `PUBLISHED` first, so the draft is [`ContentModel::draft_stage`],
+    /// never "the first stage".
     pub stages: Vec<String>,
+    /// The schema serves mutations. `false` for a schema exported with a read-only token (no or
+    /// an empty `type Mutation`): such a project can be read, never written.
+    pub mutations: bool,
 }
+
+/// Hygraph's draft stage: where entries are created and updated, whatever the enum's order.
+pub const DRAFT_STAGE: &str = "DRAFT";
 
 /// One content model, e.g. `Product`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,6 +177,16 @@ pub enum Cardinality {
 }
 
 impl ContentModel {
+    /// The stage writes land in: `DRAFT` whenever the `Stage` enum has it (every Hygraph project
+    /// does); only a hand-written model without it falls back to its first stage.
+    pub fn draft_stage(&self) -> &str {
+        if self.stages.iter().any(|s| s == DRAFT_STAGE) {
+            DRAFT_STAGE
+        } else {
+            self.stages.first().map_or(DRAFT_STAGE, String::as_str)
+        }
+    }
+
     pub fn model(&self, name: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.name == name)
     }

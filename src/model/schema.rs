@@ -66,6 +66,11 @@ fn read_sdl(sdl: &str, origin: &str) -> Result<TypeSystem, ModelError> {
             .query
             .as_ref()
             .map(|name| name.to_string()),
+        schema
+            .schema_definition
+            .mutation
+            .as_ref()
+            .map(|name| name.to_string()),
     );
     for (name, def) in &schema.types {
         if def.is_built_in() {
@@ -126,6 +131,9 @@ fn read_sdl(sdl: &str, origin: &str) -> Result<TypeSystem, ModelError> {
     if types.query_type.is_none() && types.get("Query").is_some() {
         types.query_type = Some("Query".into());
     }
+    if types.mutation_type.is_none() && types.get("Mutation").is_some() {
+        types.mutation_type = Some("Mutation".into());
+    }
     Ok(types)
 }
 
@@ -141,6 +149,8 @@ fn sdl_type_ref(ty: &apollo_compiler::ast::Type) -> TypeRef {
 #[serde(rename_all = "camelCase")]
 struct IntroSchema {
     query_type: Option<IntroName>,
+    #[serde(default)]
+    mutation_type: Option<IntroName>,
     types: Vec<IntroType>,
 }
 
@@ -202,7 +212,10 @@ fn read_introspection(json: &serde_json::Value, origin: &str) -> Result<TypeSyst
     }
     let schema = IntroSchema::deserialize(schema).map_err(|e| not_introspection(e.to_string()))?;
 
-    let mut types = TypeSystem::new(schema.query_type.map(|q| q.name));
+    let mut types = TypeSystem::new(
+        schema.query_type.map(|q| q.name),
+        schema.mutation_type.map(|m| m.name),
+    );
     for ty in schema.types {
         if ty.name.starts_with("__") {
             continue;

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 pub(crate) struct TypeSystem {
     /// Name of the query root type (`Query` unless the schema says otherwise).
     pub query_type: Option<String>,
+    /// Name of the mutation root type, if the schema has one.
+    pub mutation_type: Option<String>,
     pub types: Vec<TypeDef>,
     index: HashMap<String, usize>,
 }
@@ -70,9 +72,10 @@ pub(crate) struct TypeRef {
 }
 
 impl TypeSystem {
-    pub fn new(query_type: Option<String>) -> Self {
+    pub fn new(query_type: Option<String>, mutation_type: Option<String>) -> Self {
         TypeSystem {
             query_type,
+            mutation_type,
             ..TypeSystem::default()
         }
     }

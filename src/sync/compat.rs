@@ -18,6 +18,9 @@ pub fn check(
 ) -> Result<Vec<Skip>, SyncError> {
     let mut problems = Vec::new();
     let mut skips = Vec::new();
+    if !dest.mutations {
+        return Err(SyncError::ReadOnlyDestination);
+    }
     for name in names {
         let Some(model) = source.model(name) else {
             continue;

@@ -95,6 +95,10 @@ pub enum SyncError {
         .0.join("\n  - ")
     )]
     Incompatible(Vec<String>),
+    #[error(
+        "the destination's schema has no mutations (its token is read-only, or the schema was exported with one); nothing was written. Give stagesync a destination token with write permission"
+    )]
+    ReadOnlyDestination,
     #[error("config names models the source does not have: {}; `stagesync schema <source URL>` lists them", .0.join(", "))]
     UnknownModels(Vec<String>),
     #[error(
@@ -136,7 +140,10 @@ impl SyncError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            SyncError::UnknownModels(_) | SyncError::UnknownStages(_) | SyncError::Identity { .. }
+            SyncError::UnknownModels(_)
+                | SyncError::UnknownStages(_)
+                | SyncError::Identity { .. }
+                | SyncError::ReadOnlyDestination
         )
     }
 

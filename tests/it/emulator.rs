@@ -179,6 +179,7 @@ fn houdini_model_with(system: AssetSystem) -> ContentModel {
         locales: vec!["en".into(), "de".into()],
         default_locale: "en".into(),
         stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+        mutations: true,
     }
 }
 
@@ -240,6 +241,7 @@ fn conference_model() -> ContentModel {
         locales: vec!["en".into(), "de".into()],
         default_locale: "en".into(),
         stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+        mutations: true,
     }
 }
 

@@ -158,6 +158,7 @@ fn houdini_model() -> ContentModel {
         locales: vec!["de".into(), "en".into()],
         default_locale: "en".into(),
         stages: vec!["DRAFT".into(), "PUBLISHED".into()],
+        mutations: true,
     }
 }
 

@@ -14,6 +14,7 @@ mod harness;
 mod model;
 mod resilience;
 mod richtext;
+mod schema_classes;
 mod stages;
 mod sync;
 mod transport;

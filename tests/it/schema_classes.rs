@@ -1,0 +1,229 @@
+//! Classes of real Hygraph schemas that differ from the shipped conference model, each shown on a
+//! schema built in the test (issue: every real Hygraph project).
+
+use serde_json::json;
+use stagesync::demo::project::ProjectSpec;
+
+use super::harness::{assert_same_content, conference, duplicates, Pair};
+
+/// Older exports list `PUBLISHED` before `DRAFT` in the `Stage` enum. Writes must still land in
+/// `DRAFT`, reads of `DRAFT` must find them, and a sync between two such projects must carry
+/// drafts and publications alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_first_stage_enum_keeps_drafts_in_draft() {
+    let mut content = conference();
+    content.stages = vec!["PUBLISHED".into(), "DRAFT".into()];
+    assert_eq!(content.draft_stage(), "DRAFT");
+    let pair = Pair::start(content).await;
+
+    // The emulator alone: a create lands in DRAFT, not in the enum's first stage.
+    let created = pair
+        .source_gql(
+            r#"mutation { createSpeaker(data: { slug: "acme", name: "Acme" }) { id stage } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(created["createSpeaker"]["stage"], "DRAFT", "{created}");
+    let id = created["createSpeaker"]["id"].as_str().unwrap().to_owned();
+    let read = |stage: &'static str| {
+        format!(r#"query {{ speaker(where: {{ id: "{id}" }}, stage: {stage}) {{ id }} }}"#)
+    };
+    let draft = pair.source_gql(&read("DRAFT"), json!({})).await;
+    assert_eq!(draft["speaker"]["id"], id.as_str(), "{draft}");
+    let published = pair.source_gql(&read("PUBLISHED"), json!({})).await;
+    assert!(published["speaker"].is_null(), "{published}");
+    pair.source_gql(
+        r#"mutation { deleteSpeaker(where: { slug: "acme" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+
+    // A sync between two such projects.
+    let _files = pair.seed_source(ProjectSpec::new(40)).await;
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    assert_same_content(&pair);
+    let count = |stage: &str| {
+        format!(r#"query {{ talksConnection(stage: {stage}) {{ aggregate {{ count }} }} }}"#)
+    };
+    for stage in ["DRAFT", "PUBLISHED"] {
+        let src = pair.source_gql(&count(stage), json!({})).await;
+        let dst = pair.dest_gql(&count(stage), json!({})).await;
+        assert_eq!(src, dst, "{stage} counts differ");
+    }
+    let drafts = pair.dest_gql(&count("DRAFT"), json!({})).await;
+    assert!(
+        drafts["talksConnection"]["aggregate"]["count"].as_u64() > Some(0),
+        "nothing in the destination's DRAFT: {drafts}"
+    );
+    let dump: serde_json::Value = pair.dest.dump();
+    assert!(duplicates(&dump).is_empty());
+}
+
+/// `with-houdini.graphql` as a read-only token exports it: the same types, an empty `Mutation`.
+fn read_only_houdini() -> Option<String> {
+    let sdl = super::common::houdini_sdl()?;
+    let start = sdl
+        .find("type Mutation {")
+        .expect("the fixture has a Mutation type");
+    let end = start + sdl[start..].find("\n}\n").expect("the Mutation type ends") + 3;
+    Some(format!("{}type Mutation\n{}", &sdl[..start], &sdl[end..]))
+}
+
+/// A schema exported with a read-only token has an empty `type Mutation`: the model knows it
+/// cannot be written, the emulator serves reads only (no mutation field the real schema lacks),
+/// and a sync into it stops before anything is read or written, naming the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_schema_serves_reads_only_and_is_refused_as_a_destination() {
+    let Some(sdl) = read_only_houdini() else {
+        return;
+    };
+    let full = stagesync::model::from_sdl(&super::common::houdini_sdl().unwrap(), "full").unwrap();
+    assert!(full.mutations, "the real schema serves mutations");
+    let read_only = stagesync::model::from_sdl(&sdl, "read-only").unwrap();
+    assert!(
+        !read_only.mutations,
+        "an empty Mutation type means no writes"
+    );
+    let served = stagesync::emulator::generate_sdl(&read_only);
+    assert!(
+        !served.contains("type Mutation"),
+        "the emulator serves mutations"
+    );
+    assert!(!served.contains("mutation: Mutation"));
+
+    let emulator = stagesync::emulator::Emulator::start(stagesync::emulator::EmulatorOptions::new(
+        read_only.clone(),
+    ))
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let ask = |query: &'static str| {
+        client
+            .post(emulator.url())
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let read: serde_json::Value =
+        ask("{ productsConnection(stage: DRAFT) { aggregate { count } } }")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        read["data"]["productsConnection"]["aggregate"]["count"], 0,
+        "{read}"
+    );
+    let write: serde_json::Value = ask(r#"mutation { deleteProduct(where: { id: "x" }) { id } }"#)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        write["data"].is_null() && write["errors"].is_array(),
+        "{write}"
+    );
+
+    // As a destination: a configuration error (exit 2) before any write.
+    let mut dest_model = conference();
+    dest_model.mutations = false;
+    let source_model = conference();
+    let pair = Pair::start_with(
+        source_model.clone(),
+        super::harness::options(&source_model, super::harness::SOURCE_TOKEN),
+        super::harness::options(&dest_model, super::harness::DEST_TOKEN),
+        "",
+        500,
+    )
+    .await;
+    let out = pair.run(&["sync"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no mutations"), "{stderr}");
+    assert!(stderr.contains("write permission"), "{stderr}");
+}
+
+/// Models and components with nothing writable in one of their inputs: Hygraph emits `_: String`
+/// in such an input (GraphQL forbids empty input types), and the emulator must start on them.
+#[tokio::test(flavor = "multi_thread")]
+async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_starts() {
+    use stagesync::model::{
+        Access, Cardinality, Component, Field, FieldKind, Model, Relation, Scalar,
+    };
+    let field = |name: &str, kind: FieldKind| Field {
+        name: name.into(),
+        kind,
+        list: false,
+        required: false,
+        localized: false,
+        unique: false,
+        access: Access::Writable,
+        embeds: Vec::new(),
+    };
+    let mut content = conference();
+    let mut views = field(
+        "views",
+        FieldKind::Scalar {
+            scalar: Scalar::Int,
+        },
+    );
+    views.access = Access::ReadOnly("remote field".into());
+    let mut remote_title = field(
+        "remoteTitle",
+        FieldKind::Scalar {
+            scalar: Scalar::String,
+        },
+    );
+    remote_title.localized = true;
+    remote_title.access = Access::ReadOnly("remote field".into());
+    content.models.push(Model {
+        name: "Counter".into(),
+        singular: "counter".into(),
+        plural: "counters".into(),
+        asset: None,
+        fields: vec![views, remote_title],
+    });
+    content.models.push(Model {
+        name: "Pointer".into(),
+        singular: "pointer".into(),
+        plural: "pointers".into(),
+        asset: None,
+        fields: vec![field(
+            "talk",
+            FieldKind::Relation(Relation {
+                targets: vec!["Talk".into()],
+                union: None,
+                reverse: None,
+                cardinality: Cardinality::OneWay,
+            }),
+        )],
+    });
+    content.components.push(Component {
+        name: "TalkLink".into(),
+        fields: vec![field(
+            "talk",
+            FieldKind::Relation(Relation {
+                targets: vec!["Talk".into()],
+                union: None,
+                reverse: None,
+                cardinality: Cardinality::OneWay,
+            }),
+        )],
+    });
+    let sdl = stagesync::emulator::generate_sdl(&content);
+    let schema = match apollo_compiler::Schema::parse_and_validate(&sdl, "generated.graphql") {
+        Ok(schema) => schema,
+        Err(e) => panic!("the generated schema is invalid: {}", e.errors),
+    };
+    for (name, ty) in &schema.types {
+        if let apollo_compiler::schema::ExtendedType::InputObject(input) = ty {
+            assert!(!input.fields.is_empty(), "{name} is empty");
+        }
+    }
+    let emulator =
+        stagesync::emulator::Emulator::start(stagesync::emulator::EmulatorOptions::new(content))
+            .await;
+    assert!(emulator.is_ok(), "the emulator refused the model");
+}
