@@ -21,7 +21,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<Exit> {
         from_file(Path::new(&args.source))?
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&content)?);
+        super::print_json(&content)?;
     } else {
         print!("{}", tables(&content));
     }

@@ -68,6 +68,31 @@ pub fn check(
     }
 }
 
+/// The configured locales, each of which must exist in both schemas.
+pub fn locales(
+    configured: &[String],
+    source: &ContentModel,
+    dest: &ContentModel,
+) -> Result<Vec<String>, SyncError> {
+    let problems: Vec<String> = configured
+        .iter()
+        .filter_map(|locale| {
+            let missing: Vec<&str> = [("source", source), ("destination", dest)]
+                .into_iter()
+                .filter(|(_, m)| !m.locales.contains(locale))
+                .map(|(side, _)| side)
+                .collect();
+            (!missing.is_empty())
+                .then(|| format!("{locale} is missing in the {}", missing.join(" and ")))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(configured.to_vec())
+    } else {
+        Err(SyncError::UnknownLocales(problems))
+    }
+}
+
 /// The configured stages, each of which must exist in both schemas' `Stage` enum: a stage
 /// only one side has cannot be synced, and silently skipping it would leave it stale.
 pub fn stages(

@@ -35,7 +35,17 @@ fn stdout(out: &Output) -> String {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&stdout(out)).unwrap()
+    let v: serde_json::Value = serde_json::from_str(&stdout(out)).unwrap();
+    assert_eq!(v["version"], 1, "every --json object is versioned: {v}");
+    // Lists come as {"version": 1, "runs": [...]} (or "models"): the list itself.
+    match v.as_object() {
+        Some(o) if o.len() == 2 && (o.contains_key("runs") || o.contains_key("models")) => o
+            .iter()
+            .find(|(k, _)| *k != "version")
+            .map(|(_, list)| list.clone())
+            .unwrap_or_default(),
+        _ => v,
+    }
 }
 
 const T0: i64 = 1_714_557_600_000; // 2024-05-01T10:00:00Z
@@ -199,7 +209,7 @@ fn checkpoints_list_the_runs_that_were_made() {
         "{text}"
     );
     assert!(
-        lines[2].starts_with("2 ") && lines[2].contains("full") && lines[2].contains("4.0s"),
+        lines[2].starts_with("2 ") && lines[2].contains("full") && lines[2].contains("4.0 s"),
         "{text}"
     );
     assert!(

@@ -98,11 +98,13 @@ impl Pair {
             .await
             .expect("stagesync finished in time")
             .expect("stagesync runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !stderr.contains(SOURCE_TOKEN) && !stderr.contains(DEST_TOKEN),
-            "a token leaked: {stderr}"
-        );
+        for stream in [&out.stdout, &out.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(SOURCE_TOKEN) && !text.contains(DEST_TOKEN),
+                "a token leaked: {text}"
+            );
+        }
         out
     }
 
@@ -123,7 +125,8 @@ impl Pair {
         assert_eq!(
             out.status.code(),
             Some(0),
-            "verify found differences:\n{}",
+            "verify found differences:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
