@@ -376,12 +376,41 @@ fn syntax(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {column}: ")
+            match key_at(text, line) {
+                Some(key) => format!("line {line}, column {column} ({key}): "),
+                None => format!("line {line}, column {column}: "),
+            }
         });
         ConfigError::Syntax {
             path: path.to_owned(),
             message: format!("{}{}", at.unwrap_or_default(), unquoted(e.message())),
         }
+    })
+}
+
+/// The key a line sets (`source.url` for `url = ...` under `[source]`), read from the text
+/// itself: the name only, never the value.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let this = lines.get(line.checked_sub(1)?)?;
+    let (name, _) = this.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    Some(match table {
+        Some(table) => format!("{table}.{name}"),
+        None => name.to_owned(),
     })
 }
 

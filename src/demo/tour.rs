@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::hygraph::{Client, EndpointConfig, Idempotency};
 use crate::model::ContentModel;
+use crate::render::table;
 use crate::store::{RunMode, RunRecord, Store};
 use crate::sync::{self, shape::Shape, RunOptions};
 
@@ -116,24 +117,29 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
     say("   The incremental sync writes only those changes:");
     let second = sync_once(&config, &store, RunMode::Incremental, opts.progress).await?;
     print!("{}", crate::render::run_table(&second));
+    let row = |what: &str, a: u64, b: u64| vec![what.to_owned(), a.to_string(), b.to_string()];
+    say("");
+    print!(
+        "{}",
+        table(
+            &["requests", "initial sync", "after edits"],
+            &[
+                row("source", first.source.requests, second.source.requests),
+                row(
+                    "destination",
+                    first.destination.requests,
+                    second.destination.requests
+                ),
+                row(
+                    "mutations",
+                    first.destination.mutations,
+                    second.destination.mutations
+                ),
+            ],
+        )
+    );
     say(&format!(
-        "\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}",
-        "",
-        "initial sync",
-        "after edits",
-        "source requests",
-        first.source.requests,
-        second.source.requests,
-        "destination requests",
-        first.destination.requests,
-        second.destination.requests,
-        "destination mutations",
-        first.destination.mutations,
-        second.destination.mutations,
-    ));
-
-    say(&format!(
-        "   {} edits in the source -> {} destination mutations in the incremental run (initial: {}).",
+        "{} edits in the source -> {} destination mutations in the incremental run (initial: {}).",
         edits.len(),
         second.destination.mutations,
         first.destination.mutations
@@ -143,9 +149,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
         "\n4. verify: reading both sides completely and comparing every entry, stage and locale...",
     );
     let report = sync::verify(&config, Some(&store)).await?;
-    for (model, s, d) in &report.models {
-        say(&format!("   {model:<20} source {s:>6}  destination {d:>6}"));
-    }
+    let rows: Vec<Vec<String>> = report
+        .models
+        .iter()
+        .map(|(model, s, d)| vec![model.clone(), s.to_string(), d.to_string()])
+        .collect();
+    print!("{}", table(&["model", "source", "destination"], &rows));
     for d in report.differences.iter().take(20) {
         say(&format!(
             "   DIFFERENCE {} {} [{}]: {}",
