@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::store::RunRecord;
+use crate::store::{ModelCounts, RunRecord};
 
 /// The columns of a run report and of a plan, in this order and with these names in both: a
 /// plan's counts are what the run would report.
@@ -62,34 +62,7 @@ pub fn run_table(record: &RunRecord) -> String {
             record.finished_at.unwrap_or(record.started_at)
         ),
     );
-    let headers: Vec<&str> = std::iter::once("model")
-        .chain(std::iter::once("read"))
-        .chain(COUNT_COLUMNS)
-        .chain(std::iter::once("failed"))
-        .collect();
-    let rows: Vec<Vec<String>> = record
-        .models
-        .iter()
-        .map(|m| {
-            std::iter::once(m.model.clone())
-                .chain(
-                    [
-                        m.read,
-                        m.created,
-                        m.updated,
-                        m.unchanged,
-                        m.deleted,
-                        m.edges,
-                        m.published + m.unpublished,
-                        m.failed,
-                    ]
-                    .iter()
-                    .map(u64::to_string),
-                )
-                .collect()
-        })
-        .collect();
-    out.push_str(&table(&headers, &rows));
+    out.push_str(&models_table(&record.models));
     for f in record.failures.iter().take(50) {
         out.push_str(&format!(
             "failed: {} {} ({}): {}\n",
@@ -110,6 +83,46 @@ pub fn run_table(record: &RunRecord) -> String {
         record.destination.rate_limited
     ));
     out
+}
+
+/// Per model counts of a run, in the columns of [`COUNT_COLUMNS`] between `read` and `failed`.
+pub fn models_table(models: &[ModelCounts]) -> String {
+    let headers: Vec<&str> = std::iter::once("model")
+        .chain(std::iter::once("read"))
+        .chain(COUNT_COLUMNS)
+        .chain(std::iter::once("failed"))
+        .collect();
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|m| {
+            std::iter::once(m.model.clone())
+                .chain(
+                    [
+                        m.read,
+                        m.created,
+                        m.updated,
+                        m.unchanged,
+                        m.deleted,
+                        m.edges,
+                        m.published + m.unpublished,
+                        m.failed,
+                    ]
+                    .iter()
+                    .map(u64::to_string),
+                )
+                .collect()
+        })
+        .collect();
+    table(&headers, &rows)
+}
+
+/// Entries per model on both sides (`verify`).
+pub fn sides_table(models: &[(String, usize, usize)]) -> String {
+    let rows: Vec<Vec<String>> = models
+        .iter()
+        .map(|(model, source, dest)| vec![model.clone(), source.to_string(), dest.to_string()])
+        .collect();
+    table(&["model", "source", "destination"], &rows)
 }
 
 /// A duration as a person reads it: `850 ms`, `12.4 s`, `3 min 05 s`, `2 h 07 min`.

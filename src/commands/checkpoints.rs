@@ -113,44 +113,7 @@ fn run_text(run: &RunDetail) -> String {
     }
     if !run.models.is_empty() {
         out.push('\n');
-        let rows: Vec<Vec<String>> = run
-            .models
-            .iter()
-            .map(|m| {
-                [
-                    m.read,
-                    m.created,
-                    m.updated,
-                    m.unchanged,
-                    m.deleted,
-                    m.edges,
-                    m.published,
-                    m.unpublished,
-                    m.failed,
-                ]
-                .iter()
-                .map(u64::to_string)
-                .fold(vec![m.model.clone()], |mut row, c| {
-                    row.push(c);
-                    row
-                })
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "MODEL",
-                "READ",
-                "CREATED",
-                "UPDATED",
-                "UNCHANGED",
-                "DELETED",
-                "EDGES",
-                "PUBLISHED",
-                "UNPUBLISHED",
-                "FAILED",
-            ],
-            &rows,
-        ));
+        out.push_str(&crate::render::models_table(&run.models));
     }
     if !run.failures.is_empty() {
         out.push_str(&format!("\n{} failed entries:\n", run.failures.len()));

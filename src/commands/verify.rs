@@ -3,7 +3,7 @@
 
 use crate::cli::VerifyArgs;
 use crate::config::Config;
-use crate::render::table;
+use crate::render::sides_table;
 use crate::store::Store;
 
 use super::Exit;
@@ -26,12 +26,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
             "differences": report.differences,
         }))?;
     } else {
-        let rows: Vec<Vec<String>> = report
-            .models
-            .iter()
-            .map(|(model, source, dest)| vec![model.clone(), source.to_string(), dest.to_string()])
-            .collect();
-        print!("{}", table(&["model", "source", "destination"], &rows));
+        print!("{}", sides_table(&report.models));
         for d in report.differences.iter().take(SHOWN) {
             println!("{} {} [{}]: {}", d.model, d.id, d.stage, d.what);
         }

@@ -149,12 +149,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
         "\n4. verify: reading both sides completely and comparing every entry, stage and locale...",
     );
     let report = sync::verify(&config, Some(&store)).await?;
-    let rows: Vec<Vec<String>> = report
-        .models
-        .iter()
-        .map(|(model, s, d)| vec![model.clone(), s.to_string(), d.to_string()])
-        .collect();
-    print!("{}", table(&["model", "source", "destination"], &rows));
+    print!("{}", crate::render::sides_table(&report.models));
     for d in report.differences.iter().take(20) {
         say(&format!(
             "   DIFFERENCE {} {} [{}]: {}",
