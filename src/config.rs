@@ -477,7 +477,7 @@ fn shown_url(url: &url::Url) -> String {
 }
 
 /// `[A-Z_][A-Z0-9_]*`: what an environment variable name looks like.
-fn is_variable_name(s: &str) -> bool {
+pub(crate) fn is_variable_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()

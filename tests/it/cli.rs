@@ -205,6 +205,22 @@ async fn every_command_prints_its_output_on_stdout_and_nothing_else_on_stderr() 
         text(&out.stdout)
     );
 
+    // Under systemd the journal stamps lines: none of ours carries a timestamp.
+    let mut cmd = Command::new(common::stagesync_bin());
+    cmd.args(["sync", "-v", "--config"])
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .env("JOURNAL_STREAM", "8:12345")
+        .stdin(Stdio::null());
+    let out = finish(cmd).await;
+    ok(&out, "sync -v under the journal");
+    let log = text(&out.stderr);
+    assert!(log.contains("run started"), "{log}");
+    assert!(
+        log.lines().all(|l| l.trim_start().starts_with("INFO")),
+        "a line with a timestamp (or not INFO):\n{log}"
+    );
+
     // `sync --dry-run --full` plans the full pass; `plan` plans nothing after a sync.
     let incremental = quiet_stdout(&stagesync(&config, &["plan"]).await, "plan");
     assert_eq!(cell(&incremental, "Talk", "UPDATED"), 0, "{incremental}");
