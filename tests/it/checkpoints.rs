@@ -36,16 +36,7 @@ fn stdout(out: &Output) -> String {
 
 fn json(out: &Output) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(&stdout(out)).unwrap();
-    assert_eq!(v["version"], 1, "every --json object is versioned: {v}");
-    // Lists come as {"version": 1, "runs": [...]} (or "models"): the list itself.
-    match v.as_object() {
-        Some(o) if o.len() == 2 && (o.contains_key("runs") || o.contains_key("models")) => o
-            .iter()
-            .find(|(k, _)| *k != "version")
-            .map(|(_, list)| list.clone())
-            .unwrap_or_default(),
-        _ => v,
-    }
+    common::unversioned(v)
 }
 
 const T0: i64 = 1_714_557_600_000; // 2024-05-01T10:00:00Z

@@ -11,7 +11,7 @@ use stagesync::demo::files::FileServer;
 use stagesync::demo::project::ProjectSpec;
 
 use super::common;
-use super::harness::{conference, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
+use super::harness::{assert_no_token, conference, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
 
 async fn seeded(entries: usize, extra: &str, dest_rps: u32) -> (Pair, FileServer) {
     let content = conference();
@@ -64,13 +64,7 @@ async fn finish(mut cmd: Command) -> Output {
     match waited {
         Ok(out) => {
             let out = out.unwrap().unwrap();
-            for stream in [&out.stdout, &out.stderr] {
-                let text = String::from_utf8_lossy(stream);
-                assert!(
-                    !text.contains(SOURCE_TOKEN) && !text.contains(DEST_TOKEN),
-                    "a token leaked: {text}"
-                );
-            }
+            assert_no_token(&out);
             out
         }
         Err(_) => {

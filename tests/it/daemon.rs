@@ -93,16 +93,7 @@ fn json(out: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["version"], 1, "every --json object is versioned: {v}");
-    // Lists come as {"version": 1, "runs": [...]} (or "models"): the list itself.
-    match v.as_object() {
-        Some(o) if o.len() == 2 && (o.contains_key("runs") || o.contains_key("models")) => o
-            .iter()
-            .find(|(k, _)| *k != "version")
-            .map(|(_, list)| list.clone())
-            .unwrap_or_default(),
-        _ => v,
-    }
+    common::unversioned(v)
 }
 
 /// Reads notify datagrams into `seen` until one has a line starting with `needle`.
