@@ -18,17 +18,42 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Flags every command takes: how logs and progress look on stderr. What a command produces
+/// (tables, plans, reports, JSON) always goes to stdout.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
+    /// More log output on stderr: -v INFO (run and phase lines), -vv DEBUG. Default: warnings
+    /// and errors (the daemon: INFO). `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only warnings and errors.
+    /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Progress bars on stderr: `auto` draws them when stderr is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ProgressMode {
+    /// Whether bars are drawn in this process.
+    pub fn bars(self) -> bool {
+        match self {
+            ProgressMode::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            ProgressMode::Always => true,
+            ProgressMode::Never => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,14 +79,12 @@ pub struct ConfigArgs {
     pub state_dir: Option<PathBuf>,
 }
 
+/// The commands, in the order a user meets them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the content model derived from a schema file (SDL or introspection JSON), a model
-    /// file (TOML), or a live endpoint URL.
-    Schema(SchemaArgs),
-    /// Serve an in-memory Hygraph Content API emulator on 127.0.0.1.
+    /// Two emulated environments and a real sync between them, on an embedded default project.
     #[cfg(feature = "emulator")]
-    Emulator(EmulatorArgs),
+    Demo(DemoArgs),
     /// Run one sync: read the source, write what changed to the destination.
     Sync(SyncArgs),
     /// Print what a sync would write, without writing (same as `sync --dry-run`).
@@ -78,9 +101,12 @@ pub enum Command {
     Checkpoints(CheckpointsArgs),
     /// Forget stored state (all of it, or one model's).
     Reset(ResetArgs),
-    /// Two emulated environments and a real sync between them, on an embedded default project.
+    /// Print the content model derived from a schema file (SDL or introspection JSON), a model
+    /// file (TOML), or a live endpoint URL.
+    Schema(SchemaArgs),
+    /// Serve an in-memory Hygraph Content API emulator on 127.0.0.1.
     #[cfg(feature = "emulator")]
-    Demo(DemoArgs),
+    Emulator(EmulatorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -91,7 +117,7 @@ pub struct SchemaArgs {
     /// Environment variable holding the token for an endpoint URL.
     #[arg(long)]
     pub token_env: Option<String>,
-    /// Print JSON instead of tables.
+    /// Print the content model as JSON on stdout (`{"version": 1, ...}`) instead of tables.
     #[arg(long)]
     pub json: bool,
 }
@@ -132,19 +158,21 @@ pub struct EmulatorArgs {
 pub struct SyncArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Ignore acknowledged hashes: rewrite every entry, edge and publication state.
+    /// Ignore acknowledged hashes: rewrite every entry, edge and publication state (with
+    /// --dry-run: plan that full pass).
     #[arg(long)]
     pub full: bool,
     /// Plan only: read the source, print the plan, write nothing to the destination.
     #[arg(long)]
     pub dry_run: bool,
     /// With --dry-run: list the changed fields of each entry.
-    #[arg(long)]
+    #[arg(long, requires = "dry_run")]
     pub explain: bool,
     /// Allow deletions beyond the configured maximum for this run.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub allow_mass_delete: bool,
-    /// Print the run report as JSON on stdout.
+    /// Print the run report (or, with --dry-run, the plan) as JSON on stdout instead of a
+    /// table (`{"version": 1, ...}`).
     #[arg(long)]
     pub json: bool,
 }
@@ -153,9 +181,13 @@ pub struct SyncArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Plan a full pass (as `sync --full` would write), ignoring acknowledged hashes.
+    #[arg(long)]
+    pub full: bool,
     /// List the changed fields of each entry.
     #[arg(long)]
     pub explain: bool,
+    /// Print the plan as JSON on stdout instead of a table (`{"version": 1, ...}`).
     #[arg(long)]
     pub json: bool,
 }
@@ -164,6 +196,7 @@ pub struct PlanArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Print the comparison as JSON on stdout (`{"version": 1, ...}`).
     #[arg(long)]
     pub json: bool,
 }
@@ -178,6 +211,7 @@ pub struct DaemonArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Print the status as JSON on stdout (`{"version": 1, ...}`).
     #[arg(long)]
     pub json: bool,
 }
@@ -195,6 +229,7 @@ pub struct TriggerArgs {
 pub struct CheckpointsArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Print the view as JSON on stdout (`{"version": 1, ...}`).
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -231,10 +266,11 @@ pub struct DemoArgs {
     /// Entries to seed the source with.
     #[arg(long, default_value_t = 2000)]
     pub entries: usize,
-    /// Keep the emulators running at the end and print their URLs.
+    /// Keep the emulators running at the end (until Ctrl-C) and print how to reach them.
     #[arg(long)]
     pub keep: bool,
-    /// Keep the state here instead of a temporary directory.
+    /// Keep the state here instead of in a temporary directory removed at the end; the demo
+    /// closes with the commands that inspect it.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
 }

@@ -3,6 +3,9 @@
 //! sync, deletion policy, batch limits, schedule and state directory.
 //!
 //! Every problem found is reported, one line each, in a single [`ConfigError`] (exit code 2).
+//! No message prints a token: a value is shown only when it has the shape of what belongs in
+//! its key (a variable name, a path, a credential name, a URL without a password), and a TOML
+//! syntax error is reported by line and column, never by quoting the line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,13 +14,16 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+pub use crate::daemon::schedule::Schedule;
+pub use crate::hygraph::EndpointConfig as Endpoint;
+
 /// A config problem; exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the config file {path}: {source}; pass --config FILE (see systemd/stagesync.example.toml)")]
+    #[error("cannot read the config file {path}: {reason}; pass --config FILE (see systemd/stagesync.example.toml), or --state-dir DIR to inspect a store without a config")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -55,6 +61,8 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawEndpoint {
     url: String,
+    /// Never accepted: read only to refuse it by name (and never to print it).
+    token: Option<toml::Value>,
     token_env: Option<String>,
     token_file: Option<PathBuf>,
     token_credential: Option<String>,
@@ -89,37 +97,6 @@ struct RawBatch {
 struct RawRetry {
     initial_secs: Option<f64>,
     max_secs: Option<f64>,
-}
-
-/// One endpoint, resolved.
-#[derive(Clone)]
-pub struct Endpoint {
-    /// `source` or `destination`: how messages name it.
-    pub name: &'static str,
-    pub url: url::Url,
-    pub token: Option<SecretString>,
-    pub requests_per_second: u32,
-    pub burst: u32,
-    pub max_in_flight: usize,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_retries: u32,
-    /// Exponential backoff between retries (with jitter), from `backoff_initial` up to
-    /// `backoff_max`; a 429's `Retry-After` wins.
-    pub backoff_initial: Duration,
-    pub backoff_max: Duration,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("name", &self.name)
-            .field("url", &self.url.as_str())
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("requests_per_second", &self.requests_per_second)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,7 +145,8 @@ pub struct Config {
     pub source: Endpoint,
     pub destination: Endpoint,
     pub state_dir: PathBuf,
-    pub schedule: Option<String>,
+    /// The daemon's cron schedule, parsed.
+    pub schedule: Option<Schedule>,
     /// `None` = every model.
     pub models: Option<Vec<String>>,
     pub skip_models: Vec<String>,
@@ -189,34 +167,46 @@ pub struct Config {
 pub const DEFAULT_BATCH_BYTES: usize = 24 * 1024;
 
 impl Config {
-    /// Reads and validates the config file; `state_dir` overrides the file and the
-    /// environment (`$STATE_DIRECTORY` under systemd).
+    /// Reads and validates the config file; `state_dir` (the `--state-dir` flag) overrides the
+    /// file and the environment (see [`state_dir`]).
     pub fn load(path: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(&text, path, state_dir)
+        Config::parse(&read(path)?, path, state_dir)
     }
 
     pub fn parse(text: &str, path: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let raw: RawConfig = syntax(text, path)?;
         let mut problems = Vec::new();
         let source = resolve_endpoint("source", raw.source, &mut problems);
         let destination = resolve_endpoint("destination", raw.destination, &mut problems);
+        if let (Some(s), Some(d)) = (&source, &destination) {
+            if same_endpoint(&s.url, &d.url) {
+                problems.push(format!(
+                    "source.url and destination.url are the same endpoint ({}): stagesync would write into its own source; point destination.url at the environment to overwrite",
+                    shown_url(&d.url)
+                ));
+            }
+        }
 
-        let state_dir = state_dir
-            .map(Path::to_path_buf)
-            .or(raw.state_dir)
-            .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("state"));
+        let state_dir = self::state_dir(state_dir, raw.state_dir.as_deref());
+        let schedule = schedule(raw.schedule.as_deref(), &mut problems);
 
-        if let Some(schedule) = &raw.schedule {
-            if let Err(message) = validate_cron(schedule) {
-                problems.push(format!("schedule: {message}"));
+        if raw.models.as_ref().is_some_and(Vec::is_empty) {
+            problems.push(
+                "models: an empty list would sync nothing; name the models to sync, or leave `models` out to sync every model"
+                    .into(),
+            );
+        }
+        if raw.locales.as_ref().is_some_and(Vec::is_empty) {
+            problems.push(
+                "locales: an empty list would sync nothing; name the locales, or leave `locales` out to sync every locale"
+                    .into(),
+            );
+        }
+        for (model, field) in &raw.identity {
+            if field.trim().is_empty() {
+                problems.push(format!(
+                    "identity.{model}: name a unique field of {model}, or \"id\""
+                ));
             }
         }
 
@@ -237,10 +227,8 @@ impl Config {
         let deletion_policy = match raw.deletions.policy.as_deref() {
             None | Some("mirror") => DeletionPolicy::Mirror,
             Some("keep") => DeletionPolicy::Keep,
-            Some(other) => {
-                problems.push(format!(
-                    "deletions.policy: `{other}` is not a policy; use \"mirror\" or \"keep\""
-                ));
+            Some(_) => {
+                problems.push("deletions.policy: not a policy; use \"mirror\" or \"keep\"".into());
                 DeletionPolicy::Mirror
             }
         };
@@ -258,16 +246,17 @@ impl Config {
                     }
                 },
                 None => {
-                    problems.push(format!(
-                        "deletions.max: `{s}` must be a count (e.g. 100) or a share (e.g. \"10%\")"
-                    ));
+                    problems.push(
+                        "deletions.max: must be a count (e.g. 100) or a share (e.g. \"10%\")"
+                            .into(),
+                    );
                     MaxDeletions::Percent(50.0)
                 }
             },
-            Some(other) => {
-                problems.push(format!(
-                    "deletions.max: `{other}` must be a count (e.g. 100) or a share (e.g. \"10%\")"
-                ));
+            Some(_) => {
+                problems.push(
+                    "deletions.max: must be a count (e.g. 100) or a share (e.g. \"10%\")".into(),
+                );
                 MaxDeletions::Percent(50.0)
             }
         };
@@ -299,7 +288,7 @@ impl Config {
                 source,
                 destination,
                 state_dir,
-                schedule: raw.schedule,
+                schedule,
                 models: raw.models,
                 skip_models: raw.skip_models,
                 stages,
@@ -324,6 +313,134 @@ impl Config {
     }
 }
 
+/// Where a store is, from the config file without resolving its tokens: what `status`,
+/// `checkpoints`, `trigger` and `reset` need, from a shell that has no token variables.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub state_dir: PathBuf,
+    pub schedule: Option<Schedule>,
+}
+
+impl Placement {
+    /// The config file's `state_dir` and `schedule`. With `--state-dir`, a missing config file
+    /// is fine (and a bad schedule in it is left out); without it, the file must be readable
+    /// and well-formed.
+    pub fn load(path: &Path, state_dir: Option<&Path>) -> Result<Placement, ConfigError> {
+        let text = match read(path) {
+            Ok(text) => text,
+            Err(_) if state_dir.is_some() => {
+                return Ok(Placement {
+                    state_dir: self::state_dir(state_dir, None),
+                    schedule: None,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let raw: RawConfig = syntax(&text, path)?;
+        let mut problems = Vec::new();
+        let schedule = schedule(raw.schedule.as_deref(), &mut problems);
+        if !problems.is_empty() && state_dir.is_none() {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems,
+            });
+        }
+        Ok(Placement {
+            state_dir: self::state_dir(state_dir, raw.state_dir.as_deref()),
+            schedule,
+        })
+    }
+}
+
+/// The state directory, by one rule: the `--state-dir` flag, the config's `state_dir`,
+/// `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else `state/`.
+pub fn state_dir(flag: Option<&Path>, file: Option<&Path>) -> PathBuf {
+    flag.or(file)
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("state"))
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Parses the TOML into the raw form. The error names the line and column and what is wrong,
+/// and never quotes the line or a value (the line may hold a token).
+fn syntax(text: &str, path: &Path) -> Result<RawConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            match key_at(text, line) {
+                Some(key) => format!("line {line}, column {column} ({key}): "),
+                None => format!("line {line}, column {column}: "),
+            }
+        });
+        ConfigError::Syntax {
+            path: path.to_owned(),
+            message: format!("{}{}", at.unwrap_or_default(), unquoted(e.message())),
+        }
+    })
+}
+
+/// The key a line sets (`source.url` for `url = ...` under `[source]`), read from the text
+/// itself: the name only, never the value.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let this = lines.get(line.checked_sub(1)?)?;
+    let (name, _) = this.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    Some(match table {
+        Some(table) => format!("{table}.{name}"),
+        None => name.to_owned(),
+    })
+}
+
+/// A parser message without the values it quotes (`invalid type: string "…"`).
+fn unquoted(message: &str) -> String {
+    let mut out = String::new();
+    let mut parts = message.trim_end().split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 0 {
+            out.push_str("\"…\"");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+fn schedule(expr: Option<&str>, problems: &mut Vec<String>) -> Option<Schedule> {
+    match Schedule::parse(expr?) {
+        Ok(schedule) => Some(schedule),
+        Err(e) => {
+            problems.push(format!("schedule: {e}"));
+            None
+        }
+    }
+}
+
 fn secs(key: &str, value: Option<f64>, default: f64, problems: &mut Vec<String>) -> Duration {
     let value = value.unwrap_or(default);
     if !(value.is_finite() && value > 0.0 && value < 86_400.0 * 365.0) {
@@ -335,23 +452,99 @@ fn secs(key: &str, value: Option<f64>, default: f64, problems: &mut Vec<String>)
     Duration::from_secs_f64(value)
 }
 
+/// Two URLs naming the same endpoint: scheme, host and port (with its default), path without
+/// trailing slashes, and query.
+fn same_endpoint(a: &url::Url, b: &url::Url) -> bool {
+    let key = |u: &url::Url| {
+        (
+            u.scheme().to_owned(),
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase()),
+            u.port_or_known_default(),
+            u.path().trim_end_matches('/').to_owned(),
+            u.query().map(str::to_owned),
+        )
+    };
+    key(a) == key(b)
+}
+
+/// A URL as messages show it: without user name or password.
+fn shown_url(url: &url::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+/// `[A-Z_][A-Z0-9_]*`: what an environment variable name looks like.
+pub(crate) fn is_variable_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A JSON Web Token (Hygraph's Permanent Auth Tokens are): three base64url parts.
+fn looks_like_jwt(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    s.starts_with("eyJ")
+        || (parts.len() == 3
+            && parts.iter().all(|p| {
+                p.len() >= 8
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            }))
+}
+
+/// What a file path looks like: printable, no white space at the ends, short components, and
+/// either a directory separator or short enough not to be a pasted token.
+fn is_path_shaped(s: &str) -> bool {
+    !s.is_empty()
+        && !looks_like_jwt(s)
+        && s.trim() == s
+        && !s.chars().any(char::is_control)
+        && s.split('/').all(|c| c.len() <= 64)
+        && (s.contains('/') || s.len() <= 40)
+}
+
+/// A systemd credential name: a short word of letters, digits, `-`, `_`, `.`.
+fn is_credential_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && !looks_like_jwt(s)
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 fn resolve_endpoint(
     name: &'static str,
     raw: RawEndpoint,
     problems: &mut Vec<String>,
 ) -> Option<Endpoint> {
     let before = problems.len();
+    if raw.token.is_some() {
+        problems.push(format!(
+            "{name}.token: a token is never written in the config (the value is not shown); remove it, rotate it if this file was shared, and name where it is instead: token_env = \"VARIABLE\", token_file = \"/path/to/file\" or token_credential = \"systemd-credential\""
+        ));
+    }
     let url = match url::Url::parse(&raw.url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Some(url),
-        Ok(_) => {
+        Ok(url) => {
             problems.push(format!(
                 "{name}.url: `{}` must be an http(s) URL of a Content API endpoint",
-                raw.url
+                shown_url(&url)
             ));
             None
         }
-        Err(e) => {
+        Err(e) if raw.url.contains("://") && !raw.url.contains('@') => {
             problems.push(format!("{name}.url: `{}` is not a URL ({e})", raw.url));
+            None
+        }
+        Err(e) => {
+            problems.push(format!(
+                "{name}.url: not a URL ({e}; the value is not shown); use the Content API endpoint, https://<region>.cdn.hygraph.com/content/<project>/<environment>"
+            ));
             None
         }
     };
@@ -366,29 +559,54 @@ fn resolve_endpoint(
         ));
         None
     } else if let Some(var) = &raw.token_env {
-        match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => Some(SecretString::from(v.trim().to_owned())),
+        if !is_variable_name(var) {
+            problems.push(format!(
+                "{name}.token_env: not an environment variable name (A-Z, 0-9, _; the value is not shown: if it is a token, rotate it); name the variable that holds the token, e.g. token_env = \"{}_TOKEN\"",
+                name.to_uppercase()
+            ));
+            None
+        } else {
+            match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Some(SecretString::from(v.trim().to_owned())),
+                _ => {
+                    problems.push(format!(
+                        "{name}.token_env: environment variable {var} is not set (or empty); export it with the {name}'s Permanent Auth Token"
+                    ));
+                    None
+                }
+            }
+        }
+    } else if let Some(file) = &raw.token_file {
+        match file.to_str() {
+            Some(f) if is_path_shaped(f) => {
+                read_token(&format!("{name}.token_file"), file, problems)
+            }
             _ => {
                 problems.push(format!(
-                    "{name}.token_env: environment variable {var} is not set (or empty); export it with the {name}'s Permanent Auth Token"
+                    "{name}.token_file: not a file path (the value is not shown: if it is a token, rotate it); name the file that holds the token, e.g. token_file = \"/etc/stagesync/{name}-token\""
                 ));
                 None
             }
         }
-    } else if let Some(file) = &raw.token_file {
-        read_token(&format!("{name}.token_file"), file, problems)
     } else if let Some(cred) = &raw.token_credential {
-        match std::env::var_os("CREDENTIALS_DIRECTORY") {
-            Some(dir) => read_token(
-                &format!("{name}.token_credential"),
-                &Path::new(&dir).join(cred),
-                problems,
-            ),
-            None => {
-                problems.push(format!(
-                    "{name}.token_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it with LoadCredential={cred}:/path/to/token (or use token_env / token_file outside systemd)"
-                ));
-                None
+        if !is_credential_name(cred) {
+            problems.push(format!(
+                "{name}.token_credential: not a credential name (letters, digits, -, _, .; the value is not shown: if it is a token, rotate it); name the systemd credential, e.g. token_credential = \"{name}-token\" with LoadCredential={name}-token:/path/to/token"
+            ));
+            None
+        } else {
+            match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => read_token(
+                    &format!("{name}.token_credential"),
+                    &Path::new(&dir).join(cred),
+                    problems,
+                ),
+                None => {
+                    problems.push(format!(
+                        "{name}.token_credential: $CREDENTIALS_DIRECTORY is not set; systemd sets it with LoadCredential={cred}:/path/to/token (or use token_env / token_file outside systemd)"
+                    ));
+                    None
+                }
             }
         }
     } else {
@@ -425,20 +643,18 @@ fn resolve_endpoint(
     if problems.len() > before {
         return None;
     }
-    Some(Endpoint {
-        name,
-        url: url?,
-        token,
-        requests_per_second,
-        burst,
-        max_in_flight,
-        connect_timeout,
-        read_timeout,
-        request_timeout,
-        max_retries: raw.max_retries.unwrap_or(8),
-        backoff_initial: Duration::from_millis(raw.backoff_initial_ms.unwrap_or(250)),
-        backoff_max: Duration::from_millis(raw.backoff_max_ms.unwrap_or(30_000)),
-    })
+    let mut endpoint = Endpoint::new(name, url?);
+    endpoint.token = token;
+    endpoint.requests_per_second = requests_per_second;
+    endpoint.burst = burst;
+    endpoint.max_in_flight = max_in_flight;
+    endpoint.connect_timeout = connect_timeout;
+    endpoint.read_timeout = read_timeout;
+    endpoint.request_timeout = request_timeout;
+    endpoint.max_retries = raw.max_retries.unwrap_or(8);
+    endpoint.backoff_base = Duration::from_millis(raw.backoff_initial_ms.unwrap_or(250));
+    endpoint.backoff_max = Duration::from_millis(raw.backoff_max_ms.unwrap_or(30_000));
+    Some(endpoint)
 }
 
 fn read_token(key: &str, path: &Path, problems: &mut Vec<String>) -> Option<SecretString> {
@@ -456,19 +672,6 @@ fn read_token(key: &str, path: &Path, problems: &mut Vec<String>) -> Option<Secr
             None
         }
     }
-}
-
-/// A 6-field cron expression (seconds first), UTC, as tokio-cron-scheduler reads it.
-pub fn validate_cron(expr: &str) -> Result<(), String> {
-    let fields = expr.split_whitespace().count();
-    if fields != 6 {
-        return Err(format!(
-            "`{expr}` has {fields} fields; stagesync uses 6 (sec min hour day month weekday, UTC), e.g. \"0 */15 * * * *\""
-        ));
-    }
-    tokio_cron_scheduler::Job::new_async(expr, |_, _| Box::pin(async {}))
-        .map(drop)
-        .map_err(|e| format!("`{expr}` is not a valid cron expression ({e})"))
 }
 
 #[cfg(test)]
@@ -535,6 +738,129 @@ mod tests {
             "sekrit-token"
         );
         assert!(!format!("{c:?}").contains("sekrit"));
+    }
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJ2ZXJzaW9uIjozfQ.c2VjcmV0LXNpZ25hdHVyZQ";
+
+    fn endpoints(source_extra: &str) -> String {
+        format!(
+            "[source]\nurl = \"http://127.0.0.1:1/\"\n{source_extra}\n[destination]\nurl = \"http://127.0.0.1:2/\"\n"
+        )
+    }
+
+    #[test]
+    fn a_token_is_never_printed_wherever_it_was_pasted() {
+        for (line, key) in [
+            (format!("token = \"{JWT}\""), "source.token:"),
+            (format!("token_env = \"{JWT}\""), "source.token_env:"),
+            (
+                "token_env = \"abc-def-123456\"".to_owned(),
+                "source.token_env:",
+            ),
+            (format!("token_file = \"{JWT}\""), "source.token_file:"),
+            (
+                format!("token_credential = \"{JWT}\""),
+                "source.token_credential:",
+            ),
+            (
+                format!("token_credential = \"{JWT}x\""),
+                "source.token_credential:",
+            ),
+            (format!("url2 = \"{JWT}\""), "url2"),
+            (format!("token_env = \"{JWT}"), "line 3, column"),
+            (
+                format!("requests_per_second = \"{JWT}\""),
+                "requests_per_second",
+            ),
+        ] {
+            let err = parse(&endpoints(&line)).unwrap_err().to_string();
+            assert!(err.contains(key), "{line}: {err}");
+            assert!(
+                !err.contains("c2VjcmV0"),
+                "{line}: the token was printed: {err}"
+            );
+            assert!(!err.contains("abc-def-123456"), "{line}: printed: {err}");
+        }
+        // A URL holding a token is not printed either.
+        let err = parse(&format!(
+            "[source]\nurl = \"{JWT}\"\n[destination]\nurl = \"http://127.0.0.1:2/\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("source.url") && !err.contains("c2VjcmV0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_of_the_right_shape_are_named() {
+        let err = parse(&endpoints("token_env = \"STAGESYNC_TEST_SURELY_UNSET_2\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("STAGESYNC_TEST_SURELY_UNSET_2"), "{err}");
+        let err = parse(&endpoints("token_file = \"/nonexistent/source-token\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/source-token"), "{err}");
+    }
+
+    #[test]
+    fn source_equal_to_destination_is_refused() {
+        for (a, b) in [
+            ("http://127.0.0.1:1/x", "http://127.0.0.1:1/x/"),
+            (
+                "https://API.example.com/content/p/master",
+                "https://api.example.com:443/content/p/master",
+            ),
+        ] {
+            let err = parse(&format!(
+                "[source]\nurl = \"{a}\"\n[destination]\nurl = \"{b}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("same endpoint") && err.contains("destination.url"),
+                "{err}"
+            );
+        }
+        assert!(parse(
+            "[source]\nurl = \"http://127.0.0.1:1/a\"\n[destination]\nurl = \"http://127.0.0.1:1/b\"\n"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn empty_lists_that_would_sync_nothing_are_refused() {
+        for (line, key) in [
+            ("models = []", "models:"),
+            ("locales = []", "locales:"),
+            ("stages = []", "stages:"),
+        ] {
+            let err = parse(&format!("{line}\n{}", endpoints("")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_schedule_is_parsed_once_into_a_schedule() {
+        let c = parse(&format!("schedule = \"0 */15 * * * *\"\n{}", endpoints(""))).unwrap();
+        assert_eq!(c.schedule.unwrap().expr(), "0 */15 * * * *");
+        let err = parse(&format!("schedule = \"*/5 * * * *\"\n{}", endpoints("")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schedule:") && err.contains("6"), "{err}");
+    }
+
+    #[test]
+    fn the_state_dir_flag_wins_over_the_file() {
+        assert_eq!(
+            state_dir(Some(Path::new("/a")), Some(Path::new("/b"))),
+            PathBuf::from("/a")
+        );
+        assert_eq!(state_dir(None, Some(Path::new("/b"))), PathBuf::from("/b"));
     }
 
     #[test]

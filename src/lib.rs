@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod hygraph;
 pub mod logging;
 pub mod model;
+pub mod render;
 pub mod store;
 pub mod sync;
 

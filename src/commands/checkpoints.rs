@@ -4,12 +4,13 @@
 use crate::cli::{CheckpointsArgs, CheckpointsView};
 use crate::daemon::control::Request;
 use crate::daemon::inspect::{self, EntryView, ModelView, RunDetail, RunSummary, View, ViewOutput};
-use crate::daemon::location::{Location, Reach};
+use crate::daemon::location::Reach;
+use crate::render::{duration, table};
 
 use super::Exit;
 
 pub fn run(args: CheckpointsArgs) -> anyhow::Result<Exit> {
-    let location = Location::from_args(&args.config)?;
+    let location = super::locate(&args.config)?;
     let view = match args.view {
         None | Some(CheckpointsView::List) => View::List,
         Some(CheckpointsView::Show { run }) => View::Show { run },
@@ -29,7 +30,12 @@ pub fn run(args: CheckpointsArgs) -> anyhow::Result<Exit> {
         Reach::Store(store) => inspect::view(store.as_ref(), &view, None)?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&output)?);
+        super::print_json(match &output {
+            ViewOutput::Runs(runs) => serde_json::json!({ "runs": runs }),
+            ViewOutput::Run(run) => serde_json::to_value(run)?,
+            ViewOutput::Models(models) => serde_json::json!({ "models": models }),
+            ViewOutput::Entry(entry) => serde_json::to_value(entry)?,
+        })?;
     } else {
         print!(
             "{}",
@@ -44,36 +50,15 @@ pub fn run(args: CheckpointsArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Left-aligned columns, two spaces apart.
-pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (cell, w) in cells.zip(&widths) {
-            text.push_str(&format!("{cell:<w$}  "));
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut headers.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
-}
-
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".to_owned(), T::to_string)
 }
 
-fn duration(secs: Option<f64>) -> String {
-    secs.map_or_else(|| "-".into(), |s| format!("{s:.1}s"))
+fn run_duration(secs: Option<f64>) -> String {
+    secs.map_or_else(
+        || "-".into(),
+        |s| duration(std::time::Duration::from_secs_f64(s.max(0.0))),
+    )
 }
 
 pub(super) fn runs_table(runs: &[RunSummary]) -> String {
@@ -83,7 +68,7 @@ pub(super) fn runs_table(runs: &[RunSummary]) -> String {
             vec![
                 r.id.to_string(),
                 r.started_at.clone(),
-                duration(r.duration_secs),
+                run_duration(r.duration_secs),
                 r.mode.clone(),
                 r.status.clone(),
                 r.counts.read.to_string(),
@@ -116,7 +101,7 @@ fn run_text(run: &RunDetail) -> String {
     let mut out = format!("run {}: {}, {}\n", s.id, s.mode, s.status);
     out.push_str(&format!("started   {}\n", s.started_at));
     out.push_str(&format!("finished  {}\n", opt(&s.finished_at)));
-    out.push_str(&format!("duration  {}\n", duration(s.duration_secs)));
+    out.push_str(&format!("duration  {}\n", run_duration(s.duration_secs)));
     if let Some(error) = &s.error {
         out.push_str(&format!("error     {error}\n"));
     }
@@ -128,44 +113,7 @@ fn run_text(run: &RunDetail) -> String {
     }
     if !run.models.is_empty() {
         out.push('\n');
-        let rows: Vec<Vec<String>> = run
-            .models
-            .iter()
-            .map(|m| {
-                [
-                    m.read,
-                    m.created,
-                    m.updated,
-                    m.unchanged,
-                    m.deleted,
-                    m.edges,
-                    m.published,
-                    m.unpublished,
-                    m.failed,
-                ]
-                .iter()
-                .map(u64::to_string)
-                .fold(vec![m.model.clone()], |mut row, c| {
-                    row.push(c);
-                    row
-                })
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "MODEL",
-                "READ",
-                "CREATED",
-                "UPDATED",
-                "UNCHANGED",
-                "DELETED",
-                "EDGES",
-                "PUBLISHED",
-                "UNPUBLISHED",
-                "FAILED",
-            ],
-            &rows,
-        ));
+        out.push_str(&crate::render::models_table(&run.models));
     }
     if !run.failures.is_empty() {
         out.push_str(&format!("\n{} failed entries:\n", run.failures.len()));
@@ -255,21 +203,4 @@ fn entry_text(e: &EntryView) -> String {
     out.push_str(&format!("last changed in  run {}\n", opt(&e.changed_run)));
     out.push_str(&format!("last written in  run {}\n", opt(&e.acked_run)));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let t = table(
-            &["A", "LONGER"],
-            &[
-                vec!["xyz".into(), "1".into()],
-                vec!["x".into(), "22".into()],
-            ],
-        );
-        assert_eq!(t, "A    LONGER\nxyz  1\nx    22\n");
-    }
 }

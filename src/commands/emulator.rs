@@ -98,18 +98,8 @@ async fn serve(options: EmulatorOptions) -> anyhow::Result<Exit> {
     stdout.flush()?;
     drop(stdout);
     tracing::info!(url = %emulator.url(), "emulator serving; stop with Ctrl-C or SIGTERM");
-    stopped().await?;
+    super::shutdown_signal().await;
     tracing::info!("emulator stopping");
     drop(emulator);
     Ok(Exit::Ok)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stopped() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

@@ -7,7 +7,7 @@ mod daemon;
 mod demo;
 #[cfg(feature = "emulator")]
 mod emulator;
-pub mod report;
+mod report;
 mod reset;
 mod schema;
 mod status;
@@ -15,7 +15,8 @@ mod sync;
 mod trigger;
 mod verify;
 
-use crate::cli::Command;
+use crate::cli::{Command, ConfigArgs, GlobalArgs};
+use crate::daemon::location::{Location, LocationError};
 
 /// Documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub enum Exit {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The exit code of an error: 2 for anything the user must fix in the command line or the
+/// config (in every command alike), else 1.
 pub fn exit_code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if cause.is::<UsageError>() || cause.is::<crate::config::ConfigError>() {
@@ -48,27 +51,88 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
                 return Exit::Usage;
             }
         }
+        if let Some(LocationError::Config(_)) = cause.downcast_ref::<LocationError>() {
+            return Exit::Usage;
+        }
     }
     Exit::Failure
 }
 
-pub fn run(command: Command) -> anyhow::Result<Exit> {
+/// An error as one line per distinct cause: a cause whose text its parent already shows (a
+/// `{source}` written into the message) is not repeated.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let line = cause.to_string();
+        if text.contains(&line) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&line);
+    }
+    text
+}
+
+/// What every command needs from the global flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+}
+
+impl Output {
+    pub fn from_args(args: &GlobalArgs) -> Output {
+        Output {
+            progress: args.progress.bars(),
+        }
+    }
+}
+
+pub fn run(command: Command, output: Output) -> anyhow::Result<Exit> {
     match command {
-        Command::Schema(args) => schema::run(args),
+        #[cfg(feature = "emulator")]
+        Command::Demo(args) => demo::run(args, output),
+        Command::Sync(args) => sync::run(args, output),
+        Command::Plan(args) => sync::plan(args, output),
+        Command::Verify(args) => verify::run(args),
         Command::Daemon(args) => daemon::run(args),
         Command::Status(args) => status::run(args),
         Command::Trigger(args) => trigger::run(args),
         Command::Checkpoints(args) => checkpoints::run(args),
         Command::Reset(args) => reset::run(args),
-        Command::Sync(args) => sync::run(args),
-        Command::Plan(args) => sync::plan(args),
-        Command::Verify(args) => verify::run(args),
-        #[cfg(feature = "emulator")]
-        Command::Demo(args) => demo::run(args),
+        Command::Schema(args) => schema::run(args),
         #[cfg(feature = "emulator")]
         Command::Emulator(args) => emulator::run(args),
     }
 }
+
+/// The store's location from `--config`/`--state-dir`, for the commands that inspect it.
+pub(crate) fn locate(args: &ConfigArgs) -> Result<Location, LocationError> {
+    Location::find(&args.config, args.state_dir.as_deref())
+}
+
+/// JSON on stdout: the versioned object every `--json` prints (`{"version": 1, ...}`).
+pub(crate) fn print_json(value: impl serde::Serialize) -> anyhow::Result<()> {
+    let mut value = serde_json::to_value(value)?;
+    let body = match value.as_object_mut() {
+        Some(map) => std::mem::take(map),
+        None => {
+            let mut map = serde_json::Map::new();
+            map.insert("data".into(), value);
+            map
+        }
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("version".into(), JSON_VERSION.into());
+    out.extend(body);
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// The version of every `--json` object; a change that removes or renames a field raises it.
+pub const JSON_VERSION: u32 = 1;
 
 /// A multi-threaded runtime for commands that talk to the network.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -98,11 +162,4 @@ pub(crate) async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Unix milliseconds as RFC 3339 UTC.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }

@@ -5,12 +5,12 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::ResetArgs;
 use crate::daemon::control::{Client, Request};
-use crate::daemon::location::{Location, Reach};
+use crate::daemon::location::Reach;
 
 use super::{Exit, UsageError};
 
 pub fn run(args: ResetArgs) -> anyhow::Result<Exit> {
-    let location = Location::from_args(&args.config)?;
+    let location = super::locate(&args.config)?;
     // A daemon refuses with the reason; asking it first spares a pointless confirmation.
     if let Some(client) = Client::connect(&location.socket)? {
         client.request::<serde_json::Value>(&Request::Reset)?;

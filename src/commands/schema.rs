@@ -21,7 +21,7 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<Exit> {
         from_file(Path::new(&args.source))?
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&content)?);
+        super::print_json(&content)?;
     } else {
         print!("{}", tables(&content));
     }
@@ -60,6 +60,12 @@ fn from_endpoint(endpoint: &str, token_env: Option<&str>) -> anyhow::Result<Cont
     let url = url::Url::parse(endpoint)
         .map_err(|e| UsageError(format!("{endpoint}: not a valid URL ({e})")))?;
     let token = match token_env {
+        Some(name) if !crate::config::is_variable_name(name) => {
+            return Err(UsageError(
+                "--token-env: not an environment variable name (A-Z, 0-9, _; the value is not shown: if it is a token, rotate it); pass the name of the variable holding the token, e.g. --token-env SOURCE_TOKEN".into(),
+            )
+            .into())
+        }
         Some(name) => Some(secrecy::SecretString::from(std::env::var(name).map_err(|_| {
             UsageError(format!(
                 "environment variable {name} (from --token-env) is not set; export the endpoint's token in it"

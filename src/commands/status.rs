@@ -3,19 +3,19 @@
 
 use crate::cli::StatusArgs;
 use crate::daemon::control::Request;
-use crate::daemon::location::{Location, Reach};
+use crate::daemon::location::Reach;
 use crate::daemon::status::{self, StatusView};
 
 use super::Exit;
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
-    let location = Location::from_args(&args.config)?;
+    let location = super::locate(&args.config)?;
     let view: StatusView = match location.reach(false)? {
         Reach::Daemon(client) => client.request(&Request::Status)?,
         Reach::Store(store) => status::offline_view(store.as_ref(), location.schedule.as_ref())?,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        super::print_json(&view)?;
     } else {
         print!("{}", text(&view));
     }

@@ -1,15 +1,26 @@
-//! `stagesync sync` and `stagesync plan`: one run, or its plan.
+//! `stagesync sync` and `stagesync plan`: one run, or its plan. The report or the plan goes to
+//! stdout (a table, or JSON with `--json`); logs and progress to stderr.
 
-use std::io::IsTerminal;
-
-use crate::cli::{PlanArgs, SyncArgs};
+use crate::cli::{ConfigArgs, PlanArgs, SyncArgs};
 use crate::config::Config;
 use crate::store::{RunMode, RunStatus, Store};
 use crate::sync::{self, RunOptions};
 
-use super::{report, Exit};
+use super::{report, Exit, Output};
+use crate::render::run_table;
 
-pub fn run(args: SyncArgs) -> anyhow::Result<Exit> {
+/// What one invocation asks for.
+struct Request<'a> {
+    config: &'a ConfigArgs,
+    mode: RunMode,
+    /// Ignore acknowledged hashes (a full pass, or the plan of one).
+    full: bool,
+    explain: bool,
+    allow_mass_delete: bool,
+    json: bool,
+}
+
+pub fn run(args: SyncArgs, output: Output) -> anyhow::Result<Exit> {
     let mode = if args.dry_run {
         RunMode::DryRun
     } else if args.full {
@@ -18,41 +29,44 @@ pub fn run(args: SyncArgs) -> anyhow::Result<Exit> {
         RunMode::Incremental
     };
     execute(
-        &args.config,
-        mode,
-        args.explain,
-        args.allow_mass_delete,
-        args.json,
+        Request {
+            config: &args.config,
+            mode,
+            full: args.full,
+            explain: args.explain,
+            allow_mass_delete: args.allow_mass_delete,
+            json: args.json,
+        },
+        output,
     )
 }
 
-pub fn plan(args: PlanArgs) -> anyhow::Result<Exit> {
+pub fn plan(args: PlanArgs, output: Output) -> anyhow::Result<Exit> {
     execute(
-        &args.config,
-        RunMode::DryRun,
-        args.explain,
-        false,
-        args.json,
+        Request {
+            config: &args.config,
+            mode: RunMode::DryRun,
+            full: args.full,
+            explain: args.explain,
+            allow_mass_delete: false,
+            json: args.json,
+        },
+        output,
     )
 }
 
-fn execute(
-    config_args: &crate::cli::ConfigArgs,
-    mode: RunMode,
-    explain: bool,
-    allow_mass_delete: bool,
-    json: bool,
-) -> anyhow::Result<Exit> {
-    let config = Config::load(&config_args.config, config_args.state_dir.as_deref())?;
+fn execute(request: Request<'_>, output: Output) -> anyhow::Result<Exit> {
+    let config = Config::load(&request.config.config, request.config.state_dir.as_deref())?;
     // A damaged record surfaces as a clear error when the run reads it, before any write:
     // every tracked entry is read (or scanned for deletions) before the apply phase.
     let store = Store::open(&config.state_dir)?;
     let runtime = super::runtime()?;
     let (cancel_tx, cancel) = tokio::sync::watch::channel(false);
-    let mut opts = RunOptions::new(mode);
-    opts.explain = explain;
-    opts.allow_mass_delete = allow_mass_delete;
-    opts.progress_bars = std::io::stderr().is_terminal();
+    let mut opts = RunOptions::new(request.mode);
+    opts.full = request.full;
+    opts.explain = request.explain;
+    opts.allow_mass_delete = request.allow_mass_delete;
+    opts.progress_bars = output.progress;
     opts.cancel = cancel;
     let result = runtime.block_on(async {
         // Ctrl-C / SIGTERM: stop at the next safe point; acknowledged work stays committed.
@@ -66,22 +80,20 @@ fn execute(
     store.flush()?;
     let report = result?;
     if let Some(plan) = &report.plan_text {
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report::run_json(&report.record, Some(plan)))?
-            );
+        if request.json {
+            super::print_json(report::run_json(&report.record, Some(plan)))?;
         } else {
-            eprint!("{plan}");
+            print!("{plan}");
         }
         return Ok(Exit::Ok);
     }
-    if json {
+    if request.json {
         let mut value = report::run_json(&report.record, None);
         value["process"] = serde_json::json!({ "peak_rss_kb": peak_rss_kb() });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        super::print_json(value)?;
+    } else {
+        print!("{}", run_table(&report.record));
     }
-    eprint!("{}", report::run_table(&report.record));
     Ok(match report.record.status {
         RunStatus::CompletedWithFailures(_) => Exit::PartialFailure,
         _ => Exit::Ok,

@@ -7,14 +7,14 @@ use crate::cli::TriggerArgs;
 use crate::config::Config;
 use crate::daemon::control::{Request, TriggerAnswer};
 use crate::daemon::inspect;
-use crate::daemon::location::{Location, Reach};
+use crate::daemon::location::Reach;
 use crate::daemon::runner::{RunRequest, Runner, SyncRunner};
 use crate::store::{RunMode, RunStatus};
 
 use super::Exit;
 
 pub fn run(args: TriggerArgs) -> anyhow::Result<Exit> {
-    let location = Location::from_args(&args.config)?;
+    let location = super::locate(&args.config)?;
     let mode = if args.full {
         RunMode::Full
     } else {

@@ -1,10 +1,15 @@
-//! `stagesync verify`: compare both sides completely; exit 0 only when they match.
+//! `stagesync verify`: compare both sides completely; exit 0 only when they match. The
+//! comparison goes to stdout (a table and the differences, or JSON with `--json`).
 
 use crate::cli::VerifyArgs;
 use crate::config::Config;
+use crate::render::sides_table;
 use crate::store::Store;
 
 use super::Exit;
+
+/// Differences listed in the text form; `--json` holds them all.
+const SHOWN: usize = 200;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let config = Config::load(&args.config.config, args.config.state_dir.as_deref())?;
@@ -13,24 +18,28 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let runtime = super::runtime()?;
     let report = runtime.block_on(crate::sync::verify(&config, store.as_ref()))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::print_json(serde_json::json!({
+            "matches": report.matches(),
+            "models": report.models.iter().map(|(model, source, destination)| serde_json::json!({
+                "model": model, "source": source, "destination": destination,
+            })).collect::<Vec<_>>(),
+            "differences": report.differences,
+        }))?;
     } else {
-        for (model, source, dest) in &report.models {
-            eprintln!("{model:<24} source {source:>8}  destination {dest:>8}");
+        print!("{}", sides_table(&report.models));
+        for d in report.differences.iter().take(SHOWN) {
+            println!("{} {} [{}]: {}", d.model, d.id, d.stage, d.what);
         }
-        for d in report.differences.iter().take(200) {
-            eprintln!("{} {} [{}]: {}", d.model, d.id, d.stage, d.what);
-        }
-        if report.differences.len() > 200 {
-            eprintln!(
-                "... and {} more differences",
-                report.differences.len() - 200
+        if report.differences.len() > SHOWN {
+            println!(
+                "... and {} more differences (`--json` lists them all)",
+                report.differences.len() - SHOWN
             );
         }
         if report.matches() {
-            eprintln!("verify: source and destination match");
+            println!("verify: source and destination match");
         } else {
-            eprintln!("verify: {} differences", report.differences.len());
+            println!("verify: {} differences", report.differences.len());
         }
     }
     Ok(if report.matches() {

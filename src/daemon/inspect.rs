@@ -2,6 +2,7 @@
 //! in detail, per-model tracking, one entry. The same views answer on the control socket (while
 //! a daemon holds the store) and from a directly opened store, so both print alike.
 
+use crate::render::rfc3339;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{
@@ -323,13 +324,6 @@ fn hashes_view(h: &Hashes) -> HashesView {
 
 fn hex(hash: &[u8; 32]) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Unix milliseconds as RFC 3339 UTC.
-pub fn rfc3339(unix_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(unix_ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| format!("@{unix_ms}ms"))
 }
 
 #[cfg(test)]

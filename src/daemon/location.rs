@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::control::{self, Client, ControlError};
 use super::schedule::Schedule;
-use crate::cli::ConfigArgs;
+use crate::config::{ConfigError, Placement};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -30,13 +30,8 @@ pub enum Reach {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocationError {
-    #[error("cannot read the config file {path}: {source}; pass --config FILE, or --state-dir DIR to inspect a store without a config")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Syntax { path: PathBuf, message: String },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error(
         "the store at {store} is held by another process, but no daemon answers on {socket}: \
          a one-shot `stagesync sync` may be running; wait for it to end and try again"
@@ -53,44 +48,11 @@ pub enum LocationError {
 const LOCKED_RETRY: Duration = Duration::from_secs(3);
 
 impl Location {
-    /// From `--config`/`--state-dir`. With `--state-dir`, a missing config file is fine.
-    pub fn from_args(args: &ConfigArgs) -> Result<Location, LocationError> {
-        let text = match std::fs::read_to_string(&args.config) {
-            Ok(text) => Some(text),
-            Err(_) if args.state_dir.is_some() => None,
-            Err(source) => {
-                return Err(LocationError::Read {
-                    path: args.config.clone(),
-                    source,
-                })
-            }
-        };
-        let table =
-            match &text {
-                Some(text) => Some(toml::from_str::<toml::Table>(text).map_err(|e| {
-                    LocationError::Syntax {
-                        path: args.config.clone(),
-                        message: e.to_string().trim_end().to_owned(),
-                    }
-                })?),
-                None => None,
-            };
-        let from_file = |key: &str| {
-            table
-                .as_ref()
-                .and_then(|t| t.get(key))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
-        // Same precedence as `Config::load`: flag, file, $STATE_DIRECTORY, `state`.
-        let state_dir = args
-            .state_dir
-            .clone()
-            .or_else(|| from_file("state_dir").map(PathBuf::from))
-            .or_else(|| std::env::var_os("STATE_DIRECTORY").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("state"));
-        let schedule = from_file("schedule").and_then(|s| Schedule::parse(&s).ok());
-        Ok(Location::at(&state_dir, schedule))
+    /// From the config file and the `--state-dir` flag (see [`Placement::load`]): with a state
+    /// directory given, a missing config file is fine.
+    pub fn find(config: &Path, state_dir: Option<&Path>) -> Result<Location, LocationError> {
+        let placement = Placement::load(config, state_dir)?;
+        Ok(Location::at(&placement.state_dir, placement.schedule))
     }
 
     pub fn at(state_dir: &Path, schedule: Option<Schedule>) -> Location {

@@ -8,7 +8,6 @@
 //! abandoned after [`STOP_TIMEOUT`], the store flushed, exit 0). SIGHUP is restart-only: the
 //! config is read once at start, so SIGHUP is logged and ignored; use `systemctl restart`.
 
-pub mod backoff;
 pub mod control;
 pub mod inspect;
 pub mod location;
@@ -40,18 +39,13 @@ const STORE_LOCK_WAIT: Duration = Duration::from_secs(30);
 pub enum DaemonError {
     #[error("{path}: the daemon needs a `schedule` (6 fields with seconds, UTC), e.g. schedule = \"0 */15 * * * *\"")]
     NoSchedule { path: PathBuf },
-    #[error("{path}: {source}")]
-    Schedule {
-        path: PathBuf,
-        source: schedule::ScheduleError,
-    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Control(#[from] control::ControlError),
     #[error("the {endpoint} endpoint {url} refused the token (HTTP {status}); check the {endpoint} token and its permissions")]
     Unauthorized {
-        endpoint: &'static str,
+        endpoint: String,
         url: String,
         status: u16,
     },
@@ -63,16 +57,12 @@ pub enum DaemonError {
 
 /// The binary's entry: open the store, wait for both endpoints, serve until SIGTERM/SIGINT.
 pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> {
-    let expr = config
+    let schedule = config
         .schedule
         .clone()
         .ok_or_else(|| DaemonError::NoSchedule {
             path: config_path.to_owned(),
         })?;
-    let schedule = schedule::Schedule::parse(&expr).map_err(|source| DaemonError::Schedule {
-        path: config_path.to_owned(),
-        source,
-    })?;
 
     let (stop_tx, stop) = watch::channel(false);
     spawn_signal_handlers(stop_tx)?;
@@ -81,7 +71,8 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> 
     store.bind_pair(&config.pair())?;
     store.check_records()?;
 
-    let mut probe_backoff = backoff::Backoff::new(config.retry_initial, config.retry_max);
+    let mut probe_backoff =
+        crate::hygraph::retry::Backoff::new(config.retry_initial, config.retry_max);
     for endpoint in [&config.source, &config.destination] {
         loop {
             if *stop.borrow() {
@@ -92,7 +83,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> 
                 Ok(()) => break,
                 Err(ProbeError::Unauthorized(status)) => {
                     return Err(DaemonError::Unauthorized {
-                        endpoint: endpoint.name,
+                        endpoint: endpoint.name.clone(),
                         url: endpoint.url.to_string(),
                         status,
                     })
@@ -123,7 +114,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> 
     });
     let opts = service::ServiceOptions {
         schedule,
-        retry: backoff::Backoff::new(config.retry_initial, config.retry_max),
+        retry: crate::hygraph::retry::Backoff::new(config.retry_initial, config.retry_max),
         socket: control::socket_path(&config.state_dir),
         stop_timeout: STOP_TIMEOUT,
         watchdog: notify::watchdog_interval(),
@@ -211,7 +202,9 @@ mod tests {
         let config =
             crate::config::Config::parse(&text, std::path::Path::new("example.toml"), None)
                 .unwrap();
-        assert_eq!(config.schedule.as_deref(), Some("0 */15 * * * *"));
-        super::schedule::Schedule::parse(config.schedule.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            config.schedule.as_ref().map(|s| s.expr()),
+            Some("0 */15 * * * *")
+        );
     }
 }

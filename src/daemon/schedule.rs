@@ -1,6 +1,7 @@
-//! The cron schedule of the daemon: 6 fields with seconds, UTC. Parsed with the same rules as
-//! tokio-cron-scheduler (which fires the ticks), so the next time shown in `status` and the
-//! period used for missed-run catch-up agree with when ticks really fire.
+//! The cron schedule of the daemon: 6 fields with seconds, UTC. Parsed once, when the config is
+//! read, by the one parser (croner, with the settings tokio-cron-scheduler gives it when it fires
+//! the ticks), so the next time shown in `status` and the period used for missed-run catch-up
+//! agree with when ticks really fire.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ pub struct Schedule {
 
 /// A schedule that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("schedule `{expr}`: {message}")]
+#[error("`{expr}`: {message}")]
 pub struct ScheduleError {
     pub expr: String,
     pub message: String,
@@ -25,19 +26,22 @@ pub struct ScheduleError {
 
 impl Schedule {
     pub fn parse(expr: &str) -> Result<Schedule, ScheduleError> {
-        crate::config::validate_cron(expr).map_err(|message| ScheduleError {
+        let error = |message: String| ScheduleError {
             expr: expr.to_owned(),
             message,
-        })?;
+        };
+        let fields = expr.split_whitespace().count();
+        if fields != 6 {
+            return Err(error(format!(
+                "has {fields} fields; stagesync uses 6 (sec min hour day month weekday, UTC), e.g. \"0 */15 * * * *\""
+            )));
+        }
         let cron = CronParser::builder()
             .seconds(Seconds::Required)
             .dom_and_dow(true)
             .build()
             .parse(expr)
-            .map_err(|e| ScheduleError {
-                expr: expr.to_owned(),
-                message: format!("not a valid cron expression ({e})"),
-            })?;
+            .map_err(|e| error(format!("not a valid cron expression ({e})")))?;
         let schedule = Schedule {
             expr: expr.to_owned(),
             cron,

@@ -10,13 +10,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::backoff::Backoff;
 use super::control::{self, ControlServer, TriggerAnswer, TriggerCommand};
 use super::notify;
 use super::runner::{RunFailure, RunRequest, Runner};
 use super::schedule::Schedule;
 use super::status::{CurrentRun, DaemonState, Phase};
 use super::DaemonError;
+use crate::hygraph::retry::Backoff;
 use crate::store::{RunMode, RunRecord, RunStatus, Store};
 
 /// How the loop is set up; everything the binary reads from config and environment.
@@ -101,7 +101,7 @@ pub async fn serve(
     if opts.schedule.missed_run(last_success, Utc::now()) {
         tracing::info!(
             last_success = last_success
-                .map(super::inspect::rfc3339)
+                .map(crate::render::rfc3339)
                 .unwrap_or_else(|| "never".into()),
             "the last successful run is older than one schedule period; running now"
         );
@@ -286,8 +286,10 @@ fn finish(
             let summary = super::inspect::summary(&record, None);
             let c = &summary.counts;
             let result = format!(
-                "run {} ({}) {} in {secs:.1}s: read {}, created {}, updated {}, deleted {}, failed {}, requests {}",
-                record.id, summary.mode, summary.status, c.read, c.created, c.updated, c.deleted,
+                "run {} ({}) {} in {}: read {}, created {}, updated {}, deleted {}, failed {}, requests {}",
+                record.id, summary.mode, summary.status,
+                crate::render::duration_ms(record.started_at, record.finished_at.unwrap_or(record.started_at)),
+                c.read, c.created, c.updated, c.deleted,
                 c.failed, summary.requests
             );
             tracing::info!(

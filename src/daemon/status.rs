@@ -156,7 +156,7 @@ pub fn live_view(state: &DaemonState, store: &Store) -> Result<StatusView, Store
         consecutive_failures: state.consecutive_failures,
         next_retry: state.next_retry.map(time),
         skipped_ticks: state.skipped_ticks,
-        last_success: store.last_success()?.map(inspect::rfc3339),
+        last_success: store.last_success()?.map(crate::render::rfc3339),
         last_runs: inspect::runs(store, LAST_RUNS, active)?,
     })
 }
@@ -179,7 +179,7 @@ pub fn offline_view(
         next_retry: None,
         skipped_ticks: 0,
         last_success: match store {
-            Some(store) => store.last_success()?.map(inspect::rfc3339),
+            Some(store) => store.last_success()?.map(crate::render::rfc3339),
             None => None,
         },
         last_runs: match store {

@@ -1,6 +1,7 @@
 //! The demo itself: two emulated environments on 127.0.0.1, a seeded source project, an initial
 //! sync, a handful of edits, the plan and the incremental sync that writes only those, and a
-//! verify — all through the same engine a real run uses.
+//! verify — all through the same engine a real run uses. The story goes to stdout; logs stay
+//! at the level the command line asked for (none by default).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use crate::config::Config;
 use crate::emulator::{Emulator, EmulatorOptions};
 use crate::hygraph::{Client, EndpointConfig, Idempotency};
 use crate::model::ContentModel;
+use crate::render::table;
 use crate::store::{RunMode, RunRecord, Store};
 use crate::sync::{self, shape::Shape, RunOptions};
 
@@ -20,12 +22,35 @@ pub const CONFERENCE_MODEL: &str = include_str!("../../tests/fixtures/conference
 
 pub struct DemoOptions {
     pub entries: usize,
+    /// Keep the emulators running after the story: [`Tour::running`] holds them.
     pub keep: bool,
+    /// Where the state is kept (else a temporary directory, removed with the tour).
     pub state_dir: Option<PathBuf>,
+    /// Draw progress bars on stderr during the syncs.
+    pub progress: bool,
 }
 
-/// Runs the demo; `Ok(true)` when verify found both sides equal.
-pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
+/// How the demo ended.
+pub struct Tour {
+    /// verify found both sides equal.
+    pub matched: bool,
+    /// With `keep`: the emulators, still serving until this is dropped.
+    pub running: Option<Running>,
+}
+
+/// The emulators and the files of a kept demo.
+pub struct Running {
+    pub config: PathBuf,
+    pub source_token_file: PathBuf,
+    pub source_url: String,
+    _source: Emulator,
+    _dest: Emulator,
+    _files: FileServer,
+    _work: tempfile::TempDir,
+}
+
+/// Runs the demo.
+pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
     let content: ContentModel = crate::model::from_model_file(CONFERENCE_MODEL, "conference.toml")?;
     let mut rng = Rng::new(2026);
     let source_token = format!("demo-source-{:016x}", rng.next_u64());
@@ -75,8 +100,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
 
     let store = Store::open(&config.state_dir)?;
     say("1. The initial sync: every entry, edge, localization, asset and publication state.");
-    let first = sync_once(&config, &store, RunMode::Incremental).await?;
-    eprint!("{}", crate::commands::report::run_table(&first));
+    let first = sync_once(&config, &store, RunMode::Incremental, opts.progress).await?;
+    print!("{}", crate::render::run_table(&first));
 
     say("\n2. Editing a handful of source entries: a field, a relation, a publish, a deletion, a new asset.");
     let edits = edit(&source_client, &content, &seeded, files.url()).await?;
@@ -88,28 +113,33 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     let mut plan_opts = RunOptions::new(RunMode::DryRun);
     plan_opts.explain = true;
     let plan = sync::run(&config, &store, plan_opts).await?;
-    eprint!("{}", plan.plan_text.unwrap_or_default());
+    print!("{}", plan.plan_text.unwrap_or_default());
     say("   The incremental sync writes only those changes:");
-    let second = sync_once(&config, &store, RunMode::Incremental).await?;
-    eprint!("{}", crate::commands::report::run_table(&second));
+    let second = sync_once(&config, &store, RunMode::Incremental, opts.progress).await?;
+    print!("{}", crate::render::run_table(&second));
+    let row = |what: &str, a: u64, b: u64| vec![what.to_owned(), a.to_string(), b.to_string()];
+    say("");
+    print!(
+        "{}",
+        table(
+            &["requests", "initial sync", "after edits"],
+            &[
+                row("source", first.source.requests, second.source.requests),
+                row(
+                    "destination",
+                    first.destination.requests,
+                    second.destination.requests
+                ),
+                row(
+                    "mutations",
+                    first.destination.mutations,
+                    second.destination.mutations
+                ),
+            ],
+        )
+    );
     say(&format!(
-        "\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}\n   {:<28} {:>14} {:>14}",
-        "",
-        "initial sync",
-        "after edits",
-        "source requests",
-        first.source.requests,
-        second.source.requests,
-        "destination requests",
-        first.destination.requests,
-        second.destination.requests,
-        "destination mutations",
-        first.destination.mutations,
-        second.destination.mutations,
-    ));
-
-    say(&format!(
-        "   {} edits in the source -> {} destination mutations in the incremental run (initial: {}).",
+        "{} edits in the source -> {} destination mutations in the incremental run (initial: {}).",
         edits.len(),
         second.destination.mutations,
         first.destination.mutations
@@ -119,9 +149,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
         "\n4. verify: reading both sides completely and comparing every entry, stage and locale...",
     );
     let report = sync::verify(&config, Some(&store)).await?;
-    for (model, s, d) in &report.models {
-        say(&format!("   {model:<20} source {s:>6}  destination {d:>6}"));
-    }
+    print!("{}", crate::render::sides_table(&report.models));
     for d in report.differences.iter().take(20) {
         say(&format!(
             "   DIFFERENCE {} {} [{}]: {}",
@@ -137,28 +165,36 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<bool> {
     store.flush()?;
     drop(store);
 
-    say(&format!(
-        "\n5. The state lives in {} (a sled store). Inspect it with:\n   stagesync checkpoints --config {}\n   stagesync checkpoints models --config {}",
-        state_dir.display(),
-        config_path.display(),
-        config_path.display()
-    ));
-    if opts.keep {
-        say(&format!(
-            "\n--keep: the emulators keep running until Ctrl-C. Point stagesync or curl at them:\n   stagesync sync --config {}\n   curl -H \"Authorization: Bearer $(cat {})\" {}/__emulator/stats\n   (tokens are in files, never printed)",
-            config_path.display(),
-            work.path().join("source.token").display(),
-            source.url().trim_end_matches('/'),
-        ));
-        crate::commands::shutdown_signal().await;
-    } else if opts.state_dir.is_none() {
-        say("   (this demo used a temporary directory; pass --state-dir DIR to keep it)");
+    match &opts.state_dir {
+        Some(dir) => say(&format!(
+            "\n5. The state is kept in {} (a sled store). Inspect it with:\n   stagesync checkpoints --state-dir {}\n   stagesync checkpoints models --state-dir {}",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        )),
+        None if opts.keep => say(&format!(
+            "\n5. The state is in {} (a temporary directory, removed at Ctrl-C). Inspect it meanwhile with:\n   stagesync checkpoints --state-dir {}",
+            state_dir.display(),
+            state_dir.display()
+        )),
+        None => say(
+            "\n5. The state was in a temporary directory, removed now. To keep it and inspect it afterwards:\n   stagesync demo --state-dir DIR    then    stagesync checkpoints --state-dir DIR",
+        ),
     }
-    Ok(matched)
+    let running = opts.keep.then(|| Running {
+        config: config_path.clone(),
+        source_token_file: work.path().join("source.token"),
+        source_url: source.url().trim_end_matches('/').to_owned(),
+        _source: source,
+        _dest: dest,
+        _files: files,
+        _work: work,
+    });
+    Ok(Tour { matched, running })
 }
 
 fn say(line: &str) {
-    eprintln!("{line}");
+    println!("{line}");
 }
 
 fn client(emulator: &Emulator, token: &str, name: &str) -> anyhow::Result<Client> {
@@ -167,9 +203,14 @@ fn client(emulator: &Emulator, token: &str, name: &str) -> anyhow::Result<Client
     Ok(Client::new(cfg)?)
 }
 
-async fn sync_once(config: &Config, store: &Store, mode: RunMode) -> anyhow::Result<RunRecord> {
+async fn sync_once(
+    config: &Config,
+    store: &Store,
+    mode: RunMode,
+    progress: bool,
+) -> anyhow::Result<RunRecord> {
     let mut opts = RunOptions::new(mode);
-    opts.progress_bars = true;
+    opts.progress_bars = progress;
     Ok(sync::run(config, store, opts).await?.record)
 }
 

@@ -24,7 +24,7 @@ use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::resolvers::{FieldError, ObjectValue, ResolveInfo, ResolvedValue};
 use serde_json::{json, Map, Value};
 
-use crate::model::{AssetSystem, ContentModel, Field, FieldKind, Model};
+use crate::model::{upper_first, AssetSystem, ContentModel, Field, FieldKind, Model};
 
 use super::filter::{self, Subject};
 use super::store::{Entry, Fields, Ref, Store, Version};
@@ -92,14 +92,6 @@ pub(crate) fn root_fields(cm: &ContentModel) -> HashMap<String, (Op, usize)> {
         }
     }
     roots
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// Everything one request's execution needs.

@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::model::{AssetSystem, ContentModel, Field, FieldKind, Model, Scalar};
+use crate::model::{upper_first, AssetSystem, ContentModel, Field, FieldKind, Model, Scalar};
 
 /// Choices that are not part of the content model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,14 +205,6 @@ struct Shape<'a> {
     timestamps: bool,
     /// The `upload` filter of an asset on the upload-url system.
     upload: bool,
-}
-
-fn upper_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 fn output_scalar(scalar: Scalar) -> &'static str {

@@ -6,7 +6,7 @@ mod endpoint;
 mod error;
 mod limiter;
 mod response;
-mod retry;
+pub mod retry;
 mod stats;
 mod transport;
 

@@ -251,7 +251,8 @@ impl Field {
     }
 }
 
-fn upper_first(s: &str) -> String {
+/// `post` → `Post`: how Hygraph builds type and field names from API ids.
+pub fn upper_first(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),

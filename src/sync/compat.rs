@@ -71,6 +71,15 @@ pub fn check(
     }
 }
 
+/// The configured locales, each of which must exist in both schemas.
+pub fn locales(
+    configured: &[String],
+    source: &ContentModel,
+    dest: &ContentModel,
+) -> Result<Vec<String>, SyncError> {
+    missing_in_either(configured, source, dest, |m| &m.locales).map_err(SyncError::UnknownLocales)
+}
+
 /// The configured stages, each of which must exist in both schemas' `Stage` enum: a stage
 /// only one side has cannot be synced, and silently skipping it would leave it stale.
 pub fn stages(
@@ -78,24 +87,33 @@ pub fn stages(
     source: &ContentModel,
     dest: &ContentModel,
 ) -> Result<Vec<String>, SyncError> {
-    let mut problems = Vec::new();
-    for stage in configured {
-        let missing: Vec<&str> = [("source", source), ("destination", dest)]
-            .into_iter()
-            .filter(|(_, m)| !m.stages.contains(stage))
-            .map(|(side, _)| side)
-            .collect();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "{stage} is missing in the {}",
-                missing.join(" and ")
-            ));
-        }
-    }
+    missing_in_either(configured, source, dest, |m| &m.stages).map_err(SyncError::UnknownStages)
+}
+
+/// `configured` if every name is in both schemas' list, else one problem per missing name,
+/// naming the side(s) that lack it.
+fn missing_in_either(
+    configured: &[String],
+    source: &ContentModel,
+    dest: &ContentModel,
+    list: impl Fn(&ContentModel) -> &Vec<String>,
+) -> Result<Vec<String>, Vec<String>> {
+    let problems: Vec<String> = configured
+        .iter()
+        .filter_map(|name| {
+            let missing: Vec<&str> = [("source", source), ("destination", dest)]
+                .into_iter()
+                .filter(|(_, m)| !list(m).contains(name))
+                .map(|(side, _)| side)
+                .collect();
+            (!missing.is_empty())
+                .then(|| format!("{name} is missing in the {}", missing.join(" and ")))
+        })
+        .collect();
     if problems.is_empty() {
         Ok(configured.to_vec())
     } else {
-        Err(SyncError::UnknownStages(problems))
+        Err(problems)
     }
 }
 

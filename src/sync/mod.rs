@@ -9,7 +9,7 @@ use std::sync::Arc;
 mod assets;
 pub mod canonical;
 mod compat;
-mod progress;
+pub mod progress;
 pub mod read;
 mod run;
 pub mod shape;
@@ -22,7 +22,7 @@ pub use verify::{verify, Difference, VerifyReport};
 use std::collections::HashSet;
 
 use crate::config::{Config, Endpoint};
-use crate::hygraph::{Client, ClientError, EndpointConfig};
+use crate::hygraph::{Client, ClientError};
 use crate::model::{ContentModel, ModelError};
 use crate::store::{Checkpoint, RunMode, RunRecord, Store, StoreError};
 use shape::Shape;
@@ -31,11 +31,13 @@ use shape::Shape;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub mode: RunMode,
+    /// Ignore acknowledged hashes: set for `Full`; with `DryRun`, plans a full pass.
+    pub full: bool,
     /// With `DryRun`: list changed fields per entry.
     pub explain: bool,
     /// Let deletions beyond `deletions.max` through for this run.
     pub allow_mass_delete: bool,
-    /// Progress bars on an interactive terminal (else log lines).
+    /// Draw progress bars on stderr (the caller decides: `--progress`).
     pub progress_bars: bool,
     /// Set to `true` to stop the run at the next safe point (between batches).
     pub cancel: tokio::sync::watch::Receiver<bool>,
@@ -48,6 +50,7 @@ impl RunOptions {
         let (_tx, cancel) = tokio::sync::watch::channel(false);
         RunOptions {
             mode,
+            full: mode == RunMode::Full,
             explain: false,
             allow_mass_delete: false,
             progress_bars: false,
@@ -106,6 +109,11 @@ pub enum SyncError {
         .0.join("; ")
     )]
     UnknownStages(Vec<String>),
+    #[error(
+        "config `locales` names locales the schemas do not have: {}. Remove them from `locales` (leave it out to sync every locale), or add the locale to that project (Project settings → Locales)",
+        .0.join("; ")
+    )]
+    UnknownLocales(Vec<String>),
     #[error("identity.{model} = \"{field}\": {problem}")]
     Identity {
         model: String,
@@ -142,6 +150,7 @@ impl SyncError {
             self,
             SyncError::UnknownModels(_)
                 | SyncError::UnknownStages(_)
+                | SyncError::UnknownLocales(_)
                 | SyncError::Identity { .. }
                 | SyncError::ReadOnlyDestination
         )
@@ -161,18 +170,7 @@ pub async fn run(config: &Config, store: &Store, opts: RunOptions) -> Result<Run
 }
 
 pub(crate) fn endpoint_client(endpoint: &Endpoint) -> Result<Client, SyncError> {
-    let mut cfg = EndpointConfig::new(endpoint.name, endpoint.url.clone());
-    cfg.token = endpoint.token.clone();
-    cfg.requests_per_second = endpoint.requests_per_second;
-    cfg.burst = endpoint.burst;
-    cfg.max_in_flight = endpoint.max_in_flight;
-    cfg.connect_timeout = endpoint.connect_timeout;
-    cfg.read_timeout = endpoint.read_timeout;
-    cfg.request_timeout = endpoint.request_timeout;
-    cfg.max_retries = endpoint.max_retries;
-    cfg.backoff_base = endpoint.backoff_initial;
-    cfg.backoff_max = endpoint.backoff_max;
-    Client::new(cfg).map_err(|source| SyncError::client(endpoint.name.to_owned(), source))
+    Client::new(endpoint.clone()).map_err(|source| SyncError::client(endpoint.name.clone(), source))
 }
 
 pub(crate) async fn introspect(client: &Client) -> Result<ContentModel, SyncError> {
@@ -192,18 +190,13 @@ pub(crate) struct Schemas {
     pub dest: ContentModel,
 }
 
-pub(crate) async fn prepare(
-    config: &Config,
-    store: &Store,
-    source: &Client,
-    dest: &Client,
-) -> Result<Schemas, SyncError> {
+/// Both schemas, introspected at once.
+pub(crate) async fn prepare(source: &Client, dest: &Client) -> Result<Schemas, SyncError> {
     let (s, d) = futures::join!(introspect(source), introspect(dest));
     let schemas = Schemas {
         source: s?,
         dest: d?,
     };
-    store.bind_pair(&config.pair())?;
     Ok(schemas)
 }
 
@@ -236,7 +229,7 @@ impl<'a> Prepared<'a> {
         let skips = compat::check(content, &schemas.dest, &names)?;
         let stages = compat::stages(&config.stages, content, &schemas.dest)?;
         let locales = match &config.locales {
-            Some(l) => l.clone(),
+            Some(l) => compat::locales(l, content, &schemas.dest)?,
             None => content.locales.clone(),
         };
         let mut prepared = Prepared {
@@ -273,6 +266,10 @@ impl<'a> Prepared<'a> {
             }
             prepared.shapes.push(shape);
         }
+        // Bound only once the config is known to fit the schemas: a config error writes nothing.
+        if let Some(store) = store {
+            store.bind_pair(&config.pair())?;
+        }
         Ok(prepared)
     }
 
@@ -292,6 +289,11 @@ fn select_models(config: &Config, content: &ContentModel) -> Result<Vec<String>,
     for name in config.models.iter().flatten().chain(&config.skip_models) {
         if content.model(name).is_none() {
             unknown.push(name.clone());
+        }
+    }
+    for name in config.identity.keys() {
+        if content.model(name).is_none() {
+            unknown.push(format!("{name} (in [identity])"));
         }
     }
     if !unknown.is_empty() {

@@ -140,7 +140,7 @@ pub(super) async fn run(
 ) -> Result<RunReport, SyncError> {
     let source = endpoint_client(&config.source)?;
     let dest = endpoint_client(&config.destination)?;
-    let schemas = prepare(config, store, &source, &dest).await?;
+    let schemas = prepare(&source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
     let run_id = store.next_run_id()?;
     let mut record = RunRecord {
@@ -181,6 +181,7 @@ pub(super) async fn run(
             run: run_id,
             ..Default::default()
         },
+        phase_writes: Vec::new(),
     };
     let result = engine.run_phases().await;
     let plan_text = match &result {
@@ -257,6 +258,8 @@ struct Engine<'a> {
     opts: &'a RunOptions,
     record: &'a mut RunRecord,
     checkpoint: Checkpoint,
+    /// Writes per phase, in the order phases ran: logged once per phase at the end.
+    phase_writes: Vec<(String, usize)>,
 }
 
 impl Engine<'_> {
@@ -315,13 +318,16 @@ impl Engine<'_> {
         self.apply_edges(&work, true).await?;
         self.apply_draft_publication(&work).await?;
         self.apply_deletions(&deletions).await?;
+        for (phase, writes) in &self.phase_writes {
+            info!(phase = %phase, writes, "phase done");
+        }
         Ok(None)
     }
 
     async fn read_model(&mut self, m: usize) -> Result<(Vec<Work>, HashSet<String>), SyncError> {
         let shape = &self.prepared.shapes[m];
         let name = shape.model.name.clone();
-        let full = self.opts.mode == RunMode::Full || self.prepared.full_models.contains(&name);
+        let full = self.opts.full || self.prepared.full_models.contains(&name);
         let query = &self.prepared.queries[m];
         let locales = self.prepared.locales_for(shape);
         self.set_phase("read", &name)?;
@@ -483,11 +489,8 @@ impl Engine<'_> {
     }
 
     fn plan_text(&self, work: &[Work], deletions: &[Deletions]) -> String {
-        let mut out = String::new();
-        out.push_str(&format!(
-            "{:<24} {:>8} {:>8} {:>10} {:>8} {:>8} {:>12}\n",
-            "model", "create", "update", "unchanged", "delete", "edges", "publication"
-        ));
+        let mut rows = Vec::new();
+        let mut notes = String::new();
         for (m, shape) in self.prepared.shapes.iter().enumerate() {
             let mine: Vec<&Work> = work.iter().filter(|w| w.model == m).collect();
             let create = mine
@@ -506,16 +509,16 @@ impl Engine<'_> {
             } else {
                 0
             };
-            out.push_str(&format!(
-                "{:<24} {:>8} {:>8} {:>10} {:>8} {:>8} {:>12}\n",
-                shape.model.name,
-                create,
-                update,
-                self.record.models[m].unchanged,
-                delete,
-                edges,
-                publication
-            ));
+            rows.push(vec![
+                shape.model.name.clone(),
+                create.to_string(),
+                update.to_string(),
+                self.record.models[m].unchanged.to_string(),
+                delete.to_string(),
+                edges.to_string(),
+                publication.to_string(),
+            ]);
+            let out = &mut notes;
             if self.opts.explain {
                 for w in &mine {
                     let mut why = w.explain.clone();
@@ -549,7 +552,10 @@ impl Engine<'_> {
                 ));
             }
         }
-        out
+        let headers: Vec<&str> = std::iter::once("model")
+            .chain(crate::render::COUNT_COLUMNS)
+            .collect();
+        crate::render::table(&headers, &rows) + &notes
     }
 
     fn dest_id(&self, m: usize, id: &str) -> Option<String> {
@@ -681,7 +687,11 @@ impl Engine<'_> {
             progress.inc(outcomes.len() as u64);
         }
         progress.finish();
-        info!(phase, writes = total, "phase done");
+        tracing::debug!(phase, writes = total, "batches done");
+        match self.phase_writes.iter_mut().find(|(p, _)| p == phase) {
+            Some((_, writes)) => *writes += total,
+            None => self.phase_writes.push((phase.to_owned(), total)),
+        }
         if let Some(e) = first_error {
             return Err(e);
         }

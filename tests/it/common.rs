@@ -38,3 +38,18 @@ pub fn project_fixture(name: &str) -> PathBuf {
 pub fn stagesync_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_stagesync"))
 }
+
+/// The body of a versioned `--json` object (`{"version": 1, ...}`), asserting the version; a
+/// list view (`{"version": 1, "runs": [...]}`) gives the list.
+pub fn unversioned(v: serde_json::Value) -> serde_json::Value {
+    assert_eq!(v["version"], 1, "every --json object is versioned: {v}");
+    // Lists come as {"version": 1, "runs": [...]} (or "models"): the list itself.
+    match v.as_object() {
+        Some(o) if o.len() == 2 && (o.contains_key("runs") || o.contains_key("models")) => o
+            .iter()
+            .find(|(k, _)| *k != "version")
+            .map(|(_, list)| list.clone())
+            .unwrap_or_default(),
+        _ => v,
+    }
+}

@@ -92,7 +92,8 @@ fn json(out: &Output) -> serde_json::Value {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::unversioned(v)
 }
 
 /// Reads notify datagrams into `seen` until one has a line starting with `needle`.

@@ -17,14 +17,35 @@ async fn a_small_demo_runs_and_verifies() {
     .await
     .expect("the demo finishes in time")
     .unwrap();
+    let story = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("Both sides match."), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{story}\n{err}");
+    assert!(story.contains("Both sides match."), "{story}");
     // The incremental run wrote only the handful of edits.
     assert!(
-        err.contains("The incremental sync writes only those changes"),
-        "{err}"
+        story.contains("The incremental sync writes only those changes"),
+        "{story}"
     );
-    // The state is where the user asked for it, and inspectable.
-    assert!(dir.path().join("state/store").is_dir());
+    // The story only: no log line on stderr by default.
+    assert!(
+        err.trim().is_empty(),
+        "stderr holds more than the story: {err}"
+    );
+    // The closing hint names the kept state, and works after the demo has ended.
+    let state = dir.path().join("state");
+    let hint = format!("stagesync checkpoints --state-dir {}", state.display());
+    assert!(story.contains(&hint), "{story}");
+    let after = std::process::Command::new(common::stagesync_bin())
+        .current_dir(dir.path())
+        .args(["checkpoints", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert!(String::from_utf8_lossy(&after.stdout).contains("incremental"));
 }

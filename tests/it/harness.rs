@@ -17,6 +17,17 @@ use super::common;
 pub const SOURCE_TOKEN: &str = "source-token-do-not-print";
 pub const DEST_TOKEN: &str = "destination-token-do-not-print";
 
+/// Neither stream of a finished command holds a token.
+pub fn assert_no_token(out: &Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(
+            !text.contains(SOURCE_TOKEN) && !text.contains(DEST_TOKEN),
+            "a token leaked: {text}"
+        );
+    }
+}
+
 pub fn conference() -> ContentModel {
     let path = common::project_fixture("conference.toml");
     let text = std::fs::read_to_string(&path).expect("conference.toml");
@@ -98,11 +109,7 @@ impl Pair {
             .await
             .expect("stagesync finished in time")
             .expect("stagesync runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !stderr.contains(SOURCE_TOKEN) && !stderr.contains(DEST_TOKEN),
-            "a token leaked: {stderr}"
-        );
+        assert_no_token(&out);
         out
     }
 
@@ -123,7 +130,8 @@ impl Pair {
         assert_eq!(
             out.status.code(),
             Some(0),
-            "verify found differences:\n{}",
+            "verify found differences:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }

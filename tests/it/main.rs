@@ -3,6 +3,7 @@
 //! `stagesync` binary.
 
 mod checkpoints;
+mod cli;
 mod common;
 mod daemon;
 mod demo;

@@ -255,7 +255,7 @@ async fn each_stage_keeps_its_own_version() {
         pair.dest_gql(doc, json!({})).await;
     }
     let out = pair.run(&["verify"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("[QA]: field body"), "{err}");
     assert!(

@@ -413,7 +413,7 @@ async fn plan_writes_nothing_and_the_deletion_guard_holds() {
     pair.dest.reset_stats();
     let out = pair.ok(&["plan", "--explain"]).await;
     assert_eq!(pair.dest_mutation_count(), 0);
-    let text = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Talk"), "{text}");
     pair.ok(&["sync"]).await;
 
