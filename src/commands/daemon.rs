@@ -11,9 +11,12 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<Exit> {
     let runtime = super::runtime()?;
     match runtime.block_on(daemon::run(config, &args.config.config)) {
         Ok(()) => Ok(Exit::Ok),
-        Err(e @ (DaemonError::NoSchedule { .. } | DaemonError::Schedule { .. })) => {
-            Err(UsageError(e.to_string()).into())
-        }
+        // Exit 2: systemd's RestartPreventExitStatus=2 keeps these from restarting forever.
+        Err(
+            e @ (DaemonError::NoSchedule { .. }
+            | DaemonError::Schedule { .. }
+            | DaemonError::Endpoint(_)),
+        ) => Err(UsageError(e.to_string()).into()),
         Err(e) => Err(e.into()),
     }
 }

@@ -16,4 +16,5 @@ mod resilience;
 mod richtext;
 mod stages;
 mod sync;
+mod systemd_real;
 mod transport;
