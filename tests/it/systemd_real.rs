@@ -300,7 +300,7 @@ fn the_readme_install_works_under_a_real_systemd() {
     // Side by side: three active daemons, three users, three state directories.
     let mut uids = Vec::new();
     for (unit, user, state) in [
-        ("stagesync.service", "", "stagesync"),
+        ("stagesync.service", "stagesync", "stagesync"),
         (
             "stagesync@alpha.service",
             "stagesync-alpha",
@@ -398,16 +398,23 @@ fn the_readme_install_works_under_a_real_systemd() {
         |n| token_for(n, "not-alphas-token"),
         true,
     );
-    let show = c.poll("the start limit", 120, || {
-        let show = c.show("stagesync@refused.service");
-        (show["Result"] == "start-limit-hit").then_some(show)
+    let journal = c.poll("the start limit", 120, || {
+        let journal = c.journal("stagesync@refused.service");
+        journal
+            .contains("Start request repeated too quickly")
+            .then_some(journal)
     });
-    assert_eq!(show["ActiveState"], "failed", "{show:?}");
-    let journal = c.journal("stagesync@refused.service");
     assert!(journal.contains("refused the token"), "{journal}");
-    assert!(
-        journal.contains("Start request repeated too quickly"),
-        "{journal}"
+    let show = c.show("stagesync@refused.service");
+    assert_eq!(
+        (
+            show["ActiveState"].as_str(),
+            show["SubState"].as_str(),
+            show["ExecMainStatus"].as_str(),
+            show["NRestarts"].as_str()
+        ),
+        ("failed", "failed", "1", "5"),
+        "StartLimitBurst=5 restarts, then failed: {show:?}"
     );
 
     // --- Exposure, as systemd itself scores the loaded units. ---
@@ -1011,7 +1018,15 @@ impl Container {
             if let Some(v) = f() {
                 return v;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if Instant::now() > deadline {
+                let units = self.exec(
+                    "systemctl list-units --all --no-pager 'stagesync*'; \
+                     journalctl --no-pager -o short-precise -n 80 -u 'stagesync*'",
+                    &[],
+                    None,
+                );
+                panic!("timed out waiting for {what}\n{}", describe(&units));
+            }
             std::thread::sleep(Duration::from_millis(250));
         }
     }
