@@ -4,6 +4,10 @@
 //!
 //! It does not sync anything itself: each run is `sync::run` behind the [`runner::Runner`] trait.
 //!
+//! Start-up: what waiting cannot fix (a bad schedule, an HTTP client that cannot be built, e.g.
+//! without CA certificates) ends the process at once with exit code 2, which the units keep
+//! from restarting; endpoints that do not answer yet are waited for with backoff.
+//!
 //! Signals: SIGTERM and SIGINT stop it (the current run is cancelled at its next safe point,
 //! abandoned after [`STOP_TIMEOUT`], the store flushed, exit 0). SIGHUP is restart-only: the
 //! config is read once at start, so SIGHUP is logged and ignored; use `systemctl restart`.

@@ -693,6 +693,18 @@ mod tests {
         )
         .await;
         assert_eq!(list[0].mode, "full");
+        // `status` and `checkpoints` give one run the same duration (the run's own times).
+        let shown = format!("in {:.1}s", list[0].duration_secs.unwrap());
+        let mut status: StatusView = request(&h, Request::Status).await;
+        for _ in 0..100 {
+            if status.current_run.is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = request(&h, Request::Status).await;
+        }
+        let last = status.last_result.unwrap();
+        assert!(last.contains(&shown), "{last} vs {shown}");
         h.stop.send(true).unwrap();
         h.task.await.unwrap().unwrap();
     }
