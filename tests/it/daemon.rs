@@ -391,13 +391,18 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
 
     // First start: no success yet, so it runs at once; ticks during the run are skipped.
     let daemon = spawn_daemon(&pair);
-    let status = poll("a run in progress with a skipped tick", 120, || {
+    // The run is stored once its preparation (introspection) is done, which a loaded machine
+    // may take longer than a tick for.
+    let (status, during) = poll("a stored run in progress with a skipped tick", 120, || {
         let s = json(&cli(&config, &["status", "--json"]));
-        (s["current_run"].is_object() && s["skipped_ticks"].as_u64() > Some(0)).then_some(s)
+        let during = runs(&config);
+        (s["current_run"].is_object()
+            && s["skipped_ticks"].as_u64() > Some(0)
+            && during.iter().any(|r| r["status"] == "running"))
+        .then_some((s, during))
     })
     .await;
     assert_eq!(status["daemon"], "running");
-    let during = runs(&config);
     assert_eq!(
         during.iter().filter(|r| r["status"] == "running").count(),
         1,
