@@ -11,7 +11,10 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<Exit> {
     let runtime = super::runtime()?;
     match runtime.block_on(daemon::run(config, &args.config.config)) {
         Ok(()) => Ok(Exit::Ok),
-        Err(e @ DaemonError::NoSchedule { .. }) => Err(UsageError(e.to_string()).into()),
+        // Exit 2: systemd's RestartPreventExitStatus=2 keeps these from restarting forever.
+        Err(e @ (DaemonError::NoSchedule { .. } | DaemonError::Endpoint(_))) => {
+            Err(UsageError(e.to_string()).into())
+        }
         Err(e) => Err(e.into()),
     }
 }

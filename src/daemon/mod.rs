@@ -4,6 +4,10 @@
 //!
 //! It does not sync anything itself: each run is `sync::run` behind the [`runner::Runner`] trait.
 //!
+//! Start-up: what waiting cannot fix (a bad schedule, an HTTP client that cannot be built, e.g.
+//! without CA certificates) ends the process at once with exit code 2, which the units keep
+//! from restarting; endpoints that do not answer yet are waited for with backoff.
+//!
 //! Signals: SIGTERM and SIGINT stop it (the current run is cancelled at its next safe point,
 //! abandoned after [`STOP_TIMEOUT`], the store flushed, exit 0). SIGHUP is restart-only: the
 //! config is read once at start, so SIGHUP is logged and ignored; use `systemctl restart`.
@@ -25,6 +29,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::config::{Config, Endpoint};
+use crate::hygraph::ClientError;
 use crate::store::{Store, StoreError};
 
 /// How long a stop waits for the current run to reach a safe point; under systemd's default
@@ -49,6 +54,10 @@ pub enum DaemonError {
         url: String,
         status: u16,
     },
+    /// A problem waiting cannot fix (no CA certificates for TLS, settings the client refuses):
+    /// the start fails at once with it instead of probing until systemd's start timeout.
+    #[error("{0}")]
+    Endpoint(Box<ClientError>),
     #[error("the scheduler failed: {0}")]
     Scheduler(String),
     #[error("cannot install the signal handlers: {0}")]
@@ -67,19 +76,38 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> 
     let (stop_tx, stop) = watch::channel(false);
     spawn_signal_handlers(stop_tx)?;
 
+    // The clients a run builds, built now: what they refuse stops the start with its cause.
+    let mut probes = Vec::new();
+    for endpoint in [&config.source, &config.destination] {
+        match crate::sync::endpoint_client(endpoint) {
+            Err(crate::sync::SyncError::Client { source, .. }) => {
+                return Err(DaemonError::Endpoint(source))
+            }
+            Err(other) => {
+                return Err(DaemonError::Endpoint(Box::new(
+                    ClientError::InvalidConfig {
+                        endpoint: endpoint.name.to_owned(),
+                        detail: other.to_string(),
+                    },
+                )))
+            }
+            Ok(_) => probes.push((endpoint, probe_client(endpoint)?)),
+        }
+    }
+
     let store = open_store(&config.state_dir).await?;
     store.bind_pair(&config.pair())?;
     store.check_records()?;
 
     let mut probe_backoff =
         crate::hygraph::retry::Backoff::new(config.retry_initial, config.retry_max);
-    for endpoint in [&config.source, &config.destination] {
+    for (endpoint, client) in &probes {
         loop {
             if *stop.borrow() {
                 store.flush()?;
                 return Ok(());
             }
-            match probe(endpoint).await {
+            match probe(client, endpoint).await {
                 Ok(()) => break,
                 Err(ProbeError::Unauthorized(status)) => {
                     return Err(DaemonError::Unauthorized {
@@ -164,13 +192,28 @@ enum ProbeError {
     Unreachable(String),
 }
 
-/// One cheap GraphQL query: the endpoint answers and accepts the token.
-async fn probe(endpoint: &Endpoint) -> Result<(), ProbeError> {
-    let client = reqwest::Client::builder()
+/// The start-up probe's client: no retries of its own, the probe loop waits between attempts.
+fn probe_client(endpoint: &Endpoint) -> Result<reqwest::Client, DaemonError> {
+    reqwest::Client::builder()
         .connect_timeout(endpoint.connect_timeout)
         .timeout(endpoint.request_timeout)
         .build()
-        .map_err(|e| ProbeError::Unreachable(e.to_string()))?;
+        .map_err(|e| {
+            let mut detail = format!("cannot build the HTTP client: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                detail = format!("{detail}: {c}");
+                cause = c.source();
+            }
+            DaemonError::Endpoint(Box::new(ClientError::InvalidConfig {
+                endpoint: endpoint.name.to_owned(),
+                detail,
+            }))
+        })
+}
+
+/// One cheap GraphQL query: the endpoint answers and accepts the token.
+async fn probe(client: &reqwest::Client, endpoint: &Endpoint) -> Result<(), ProbeError> {
     let mut request = client
         .post(endpoint.url.clone())
         .json(&serde_json::json!({ "query": "{ __typename }" }));

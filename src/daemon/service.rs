@@ -9,6 +9,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::Instrument;
 
 use super::control::{self, ControlServer, TriggerAnswer, TriggerCommand};
 use super::notify;
@@ -34,6 +35,7 @@ struct Running {
     handle: JoinHandle<Result<RunRecord, RunFailure>>,
     cancel: watch::Sender<bool>,
     mode: RunMode,
+    reason: &'static str,
     started: std::time::Instant,
 }
 
@@ -144,8 +146,8 @@ pub async fn serve(
                         mode: queued.as_str().into(),
                         outcome: "queued".into(),
                         message: format!(
-                            "a run is in progress; a {} run starts when it ends",
-                            queued.as_str()
+                            "a run is in progress; {} starts when it ends",
+                            a_run(queued)
                         ),
                     }
                 } else {
@@ -154,7 +156,7 @@ pub async fn serve(
                     TriggerAnswer {
                         mode: command.mode.as_str().into(),
                         outcome: "started".into(),
-                        message: format!("a {} run started", command.mode.as_str()),
+                        message: format!("{} started", a_run(command.mode)),
                     }
                 };
                 let _ = command.reply.send(answer);
@@ -222,6 +224,16 @@ fn merge(queued: Option<RunMode>, asked: RunMode) -> RunMode {
     }
 }
 
+/// "an incremental run", "a full run": for STATUS and `trigger` answers.
+fn a_run(mode: RunMode) -> String {
+    let article = if mode == RunMode::Incremental {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {} run", mode.as_str())
+}
+
 fn next_text(schedule: &Schedule) -> String {
     schedule
         .next_after(Utc::now())
@@ -247,17 +259,24 @@ fn start(
             live: live.clone(),
         });
     });
-    tracing::info!(mode = mode.as_str(), reason, "run started");
-    notify::status(&format!("running a {} run ({reason})", mode.as_str()));
-    let handle = tokio::spawn(runner.run(RunRequest {
-        mode,
-        cancel: cancel_rx,
-        live,
-    }));
+    // `sync::run` logs "run started" and "run finished" with the run id; the span adds why this
+    // run started, so each run has one line at each end.
+    let span = tracing::info_span!("daemon", reason);
+    notify::status(&format!("running {} ({reason})", a_run(mode)));
+    let handle = tokio::spawn(
+        runner
+            .run(RunRequest {
+                mode,
+                cancel: cancel_rx,
+                live,
+            })
+            .instrument(span),
+    );
     Running {
         handle,
         cancel,
         mode,
+        reason,
         started: std::time::Instant::now(),
     }
 }
@@ -285,26 +304,14 @@ fn finish(
         Ok(record) => {
             let summary = super::inspect::summary(&record, None);
             let c = &summary.counts;
+            // The run's own times, as `checkpoints` shows them (`sync::run` logged the line).
+            let secs = summary.duration_secs.unwrap_or(secs);
             let result = format!(
                 "run {} ({}) {} in {}: read {}, created {}, updated {}, deleted {}, failed {}, requests {}",
                 record.id, summary.mode, summary.status,
                 crate::render::duration_ms(record.started_at, record.finished_at.unwrap_or(record.started_at)),
                 c.read, c.created, c.updated, c.deleted,
                 c.failed, summary.requests
-            );
-            tracing::info!(
-                run = record.id,
-                mode = summary.mode,
-                status = summary.status,
-                duration_secs = secs,
-                read = c.read,
-                created = c.created,
-                updated = c.updated,
-                unchanged = c.unchanged,
-                deleted = c.deleted,
-                failed = c.failed,
-                requests = summary.requests,
-                "run finished"
             );
             if record.mode != RunMode::DryRun {
                 if let Err(e) = store.set_last_success(Utc::now().timestamp_millis()) {
@@ -325,6 +332,7 @@ fn finish(
         Err(failure) if failure.cancelled => {
             tracing::info!(
                 mode = run.mode.as_str(),
+                reason = run.reason,
                 duration_secs = secs,
                 "run stopped: {failure}"
             );
@@ -340,6 +348,7 @@ fn finish(
             let next_text = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             tracing::error!(
                 mode = run.mode.as_str(),
+                reason = run.reason,
                 duration_secs = secs,
                 failures = backoff.failures(),
                 next_attempt = next_text,
@@ -662,10 +671,15 @@ mod tests {
         );
         let answer: TriggerAnswer = request(&h, Request::Trigger { full: false }).await;
         assert_eq!(answer.outcome, "started");
+        assert_eq!(answer.message, "an incremental run started");
         let answer: TriggerAnswer = request(&h, Request::Trigger { full: true }).await;
         assert_eq!(
             (answer.outcome.as_str(), answer.mode.as_str()),
             ("queued", "full")
+        );
+        assert_eq!(
+            answer.message,
+            "a run is in progress; a full run starts when it ends"
         );
         let status: StatusView = request(&h, Request::Status).await;
         assert_eq!(status.daemon, Phase::Running);
@@ -681,6 +695,18 @@ mod tests {
         )
         .await;
         assert_eq!(list[0].mode, "full");
+        // `status` and `checkpoints` give one run the same duration (the run's own times).
+        let shown = format!("in {:.1}s", list[0].duration_secs.unwrap());
+        let mut status: StatusView = request(&h, Request::Status).await;
+        for _ in 0..100 {
+            if status.current_run.is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = request(&h, Request::Status).await;
+        }
+        let last = status.last_result.unwrap();
+        assert!(last.contains(&shown), "{last} vs {shown}");
         h.stop.send(true).unwrap();
         h.task.await.unwrap().unwrap();
     }

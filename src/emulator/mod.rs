@@ -110,6 +110,8 @@ pub enum EmulatorError {
     Seed(String),
     #[error("invalid fault spec `{spec}`: {reason}; expected e.g. `rate=0.2,seed=7,kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50`")]
     Faults { spec: String, reason: String },
+    #[error("cannot build the emulator's HTTP client for uploadUrl fetches: {0}")]
+    HttpClient(String),
 }
 
 /// A running emulator. It stops serving when dropped.

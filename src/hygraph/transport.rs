@@ -155,10 +155,15 @@ impl Client {
             .timeout(cfg.request_timeout)
             .build()
             .map_err(|e| {
-                invalid(&format!(
-                    "cannot build the HTTP client: {}",
-                    cause_chain(&e)
-                ))
+                // In practice TLS set-up: rustls reads the system's CA certificates here.
+                let cause = cause_chain(&e);
+                let fix = if cause.contains("CA certificates") {
+                    "; install the system's CA certificates (Debian/Ubuntu: `apt-get install \
+                     ca-certificates`) or set SSL_CERT_FILE to a PEM bundle"
+                } else {
+                    ""
+                };
+                invalid(&format!("cannot build the HTTP client: {cause}{fix}"))
             })?;
         let in_flight = Semaphore::new(cfg.max_in_flight.min(Semaphore::MAX_PERMITS));
         Ok(Client {

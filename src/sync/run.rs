@@ -196,6 +196,8 @@ pub(super) async fn run(
     record.status = match &result {
         Ok(_) if record.failures.is_empty() => RunStatus::Succeeded,
         Ok(_) => RunStatus::CompletedWithFailures(record.failures.len() as u64),
+        // Stopped on request: unfinished, not failed (shown as interrupted; the next run resumes).
+        Err(SyncError::Cancelled) => RunStatus::Running,
         Err(e) => RunStatus::Failed(e.to_string()),
     };
     store.put_run(&record)?;

@@ -53,3 +53,22 @@ pub fn unversioned(v: serde_json::Value) -> serde_json::Value {
         _ => v,
     }
 }
+
+/// Log text without terminal colour escapes (the logger colours its output by default).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, ended by a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -149,6 +149,11 @@ fn daemon_speaks_systemd_notify_answers_on_its_socket_and_stops_on_sigterm() {
     let mut seen = Vec::new();
     wait_for_notify(&notify, "READY=1", &mut seen);
     wait_for_notify(&notify, "WATCHDOG=1", &mut seen);
+    wait_for_notify(
+        &notify,
+        "STATUS=running an incremental run (catch-up)",
+        &mut seen,
+    );
     assert!(
         seen.iter()
             .any(|m| m.contains("STATUS=ready; schedule */2 * * * * *")),
@@ -205,7 +210,13 @@ fn daemon_speaks_systemd_notify_answers_on_its_socket_and_stops_on_sigterm() {
         .read_to_string(&mut log)
         .unwrap();
     assert!(exit.success(), "{exit:?}\n{log}");
-    assert!(log.contains("run started"), "{log}");
+    // Against the stub the run fails before it is a stored run: one line says so, and why it ran.
+    let log = common::strip_ansi(&log);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("run failed") && l.contains("reason=\"catch-up\"")),
+        "{log}"
+    );
     assert!(!socket.exists(), "the socket is removed on exit");
 
     // Without a daemon the same commands open the store directly.
@@ -381,13 +392,18 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
 
     // First start: no success yet, so it runs at once; ticks during the run are skipped.
     let daemon = spawn_daemon(&pair);
-    let status = poll("a run in progress with a skipped tick", 120, || {
+    // The run is stored once its preparation (introspection) is done, which a loaded machine
+    // may take longer than a tick for.
+    let (status, during) = poll("a stored run in progress with a skipped tick", 120, || {
         let s = json(&cli(&config, &["status", "--json"]));
-        (s["current_run"].is_object() && s["skipped_ticks"].as_u64() > Some(0)).then_some(s)
+        let during = runs(&config);
+        (s["current_run"].is_object()
+            && s["skipped_ticks"].as_u64() > Some(0)
+            && during.iter().any(|r| r["status"] == "running"))
+        .then_some((s, during))
     })
     .await;
     assert_eq!(status["daemon"], "running");
-    let during = runs(&config);
     assert_eq!(
         during.iter().filter(|r| r["status"] == "running").count(),
         1,
@@ -442,11 +458,22 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
         (s["current_run"]["mode"] == "full" && phase != "read" && !phase.is_empty()).then_some(())
     })
     .await;
-    let log = daemon.stop();
-    assert!(log.contains("run started"), "{log}");
-    assert!(log.contains("run finished"), "{log}");
-    let stopped = runs(&config).remove(0);
-    assert_ne!(stopped["status"], "succeeded", "{stopped}");
+    let log = common::strip_ansi(&daemon.stop());
+    // One line at each end of every run, the run's id on it.
+    let listed = runs(&config);
+    for run in &listed {
+        let id = format!("run={}", run["id"]);
+        for what in ["run started", "run finished"] {
+            let n = log
+                .lines()
+                .filter(|l| l.contains(what) && l.split_whitespace().any(|w| w == id))
+                .count();
+            assert_eq!(n, 1, "{what:?} logged {n} times for {id}:\n{log}");
+        }
+    }
+    // A stop is not a failure: the run is interrupted, and resumable.
+    let stopped = listed[0].clone();
+    assert_eq!(stopped["status"], "interrupted", "{stopped}");
 
     // A stop longer than one period: the next start runs at once, without waiting for a tick.
     {
@@ -469,4 +496,90 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
     let log = daemon.stop();
     assert!(log.contains("older than one schedule period"), "{log}");
     pair.verify_passes().await;
+}
+
+/// Neither `CA certificates` found (`SSL_CERT_FILE`/`SSL_CERT_DIR` pointing nowhere stands for
+/// a minimal system without the `ca-certificates` package).
+fn without_ca_certificates(cmd: &mut Command) -> &mut Command {
+    cmd.env("SSL_CERT_FILE", "/nonexistent/ca.pem")
+        .env("SSL_CERT_DIR", "/nonexistent")
+}
+
+#[test]
+fn without_ca_certificates_the_daemon_fails_its_start_at_once_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), Some("0 0 * * * *"), &graphql_stub());
+    let mut daemon = Daemon(
+        without_ca_certificates(Command::new(common::stagesync_bin()).args(["daemon", "--config"]))
+            .arg(&config)
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Before the fix it probed "builder error" until stopped: the bounded wait fails then.
+    let exit = wait_exit(&mut daemon.0);
+    let mut log = String::new();
+    daemon
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert_eq!(
+        exit.code(),
+        Some(2),
+        "exit 2, as systemd's RestartPreventExitStatus=2 expects:\n{log}"
+    );
+    assert!(log.contains("No CA certificates"), "{log}");
+    assert!(log.contains("apt-get install ca-certificates"), "{log}");
+    assert!(log.contains("endpoint `source`"), "{log}");
+    assert!(!log.contains("waiting for"), "{log}");
+    assert!(
+        !dir.path().join("state").exists(),
+        "the store is not touched"
+    );
+}
+
+#[test]
+fn without_ca_certificates_the_emulator_serves_instead_of_panicking() {
+    let mut child = Daemon(
+        without_ca_certificates(Command::new(common::stagesync_bin()).args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--model",
+        ]))
+        .arg(common::project_fixture("conference.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut url = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim();
+    assert!(url.starts_with("http://127.0.0.1:"), "no URL: {url:?}");
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let address = address.split('/').next().unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = r#"{"query":"{ __typename }"}"#;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains("\"__typename\":\"Query\""), "{answer}");
 }

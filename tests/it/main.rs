@@ -18,4 +18,5 @@ mod richtext;
 mod schema_classes;
 mod stages;
 mod sync;
+mod systemd_real;
 mod transport;
