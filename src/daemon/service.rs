@@ -696,7 +696,11 @@ mod tests {
         .await;
         assert_eq!(list[0].mode, "full");
         // `status` and `checkpoints` give one run the same duration (the run's own times).
-        let shown = format!("in {:.1}s", list[0].duration_secs.unwrap());
+        let secs = list[0].duration_secs.unwrap();
+        let shown = format!(
+            "in {}:",
+            crate::render::duration(Duration::from_millis((secs * 1000.0).round() as u64))
+        );
         let mut status: StatusView = request(&h, Request::Status).await;
         for _ in 0..100 {
             if status.current_run.is_none() {
