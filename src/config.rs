@@ -64,6 +64,7 @@ struct RawEndpoint {
     connect_timeout_secs: Option<f64>,
     read_timeout_secs: Option<f64>,
     request_timeout_secs: Option<f64>,
+    give_up_secs: Option<f64>,
     max_retries: Option<u32>,
     backoff_initial_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
@@ -104,6 +105,8 @@ pub struct Endpoint {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub request_timeout: Duration,
+    /// One request's time over all its attempts; also how long the endpoint may stay silent.
+    pub give_up_after: Duration,
     pub max_retries: u32,
     /// Exponential backoff between retries (with jitter), from `backoff_initial` up to
     /// `backoff_max`; a 429's `Retry-After` wins.
@@ -410,6 +413,12 @@ fn resolve_endpoint(
         120.0,
         problems,
     );
+    let give_up_after = positive(
+        "give_up_secs",
+        raw.give_up_secs,
+        crate::hygraph::GIVE_UP_SECS as f64,
+        problems,
+    );
     let requests_per_second = raw.requests_per_second.unwrap_or(5);
     if requests_per_second == 0 {
         problems.push(format!("{name}.requests_per_second: must be at least 1"));
@@ -435,7 +444,8 @@ fn resolve_endpoint(
         connect_timeout,
         read_timeout,
         request_timeout,
-        max_retries: raw.max_retries.unwrap_or(8),
+        give_up_after,
+        max_retries: raw.max_retries.unwrap_or(12),
         backoff_initial: Duration::from_millis(raw.backoff_initial_ms.unwrap_or(250)),
         backoff_max: Duration::from_millis(raw.backoff_max_ms.unwrap_or(30_000)),
     })

@@ -162,6 +162,7 @@ pub(crate) fn endpoint_client(endpoint: &Endpoint) -> Result<Client, SyncError> 
     cfg.connect_timeout = endpoint.connect_timeout;
     cfg.read_timeout = endpoint.read_timeout;
     cfg.request_timeout = endpoint.request_timeout;
+    cfg.give_up_after = endpoint.give_up_after;
     cfg.max_retries = endpoint.max_retries;
     cfg.backoff_base = endpoint.backoff_initial;
     cfg.backoff_max = endpoint.backoff_max;

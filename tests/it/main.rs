@@ -15,5 +15,6 @@ mod model;
 mod resilience;
 mod richtext;
 mod stages;
+mod store_damage;
 mod sync;
 mod transport;
