@@ -440,7 +440,12 @@ fn with_default_retries(pair: &Pair) {
 
 /// An initial sync with `rate` of the requests on both sides failing (5xx, dropped before or
 /// after the write was applied, or delayed) completes in one run with default retry settings.
+/// `STAGESYNC_FAULT_SEED` replaces the seed (to try others).
 async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u64) {
+    let seed_value = std::env::var("STAGESYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seed_value);
     let content = conference();
     let plain = Pair::start(content.clone()).await;
     seed(&plain.source_client(), &content, &ProjectSpec::new(150))
@@ -460,7 +465,11 @@ async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u
 
     let out = pair.run(&["sync", "--json"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "one run completes:\n{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one run completes (fault seed {seed_value}):\n{err}"
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let (source_faults, dest_faults) = fault_counts(&pair);
     let total = |f: &Value| {
