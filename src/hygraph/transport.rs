@@ -62,8 +62,8 @@ struct Inner {
     limiter: Limiter,
     in_flight: Semaphore,
     counters: Counters,
-    /// When the first attempt that got no complete answer started, since the last complete
-    /// answer; `None` while the endpoint answers.
+    /// When the first attempt to the endpoint that got no complete answer started, since its
+    /// last complete answer; `None` while the endpoint answers.
     silent_since: Mutex<Option<Instant>>,
 }
 
@@ -384,7 +384,7 @@ impl Client {
             }
             let delay =
                 wait.unwrap_or_else(|| backoff(attempts - 1, cfg.backoff_base, cfg.backoff_max));
-            if Instant::now() + delay >= self.deadline(first_sent) {
+            if Instant::now() + delay >= self.deadline(request, first_sent) {
                 return Err(self.gave_up(attempts, Some(error)));
             }
             self.inner.counters.retry();
@@ -400,12 +400,12 @@ impl Client {
     }
 
     /// When a request first sent at `first_sent` (not yet: now) must have ended.
-    fn deadline(&self, first_sent: Option<Instant>) -> Instant {
+    fn deadline(&self, request: &Request, first_sent: Option<Instant>) -> Instant {
         let give_up = self.inner.cfg.give_up_after;
         let own = first_sent.unwrap_or_else(Instant::now) + give_up;
         match *lock(&self.inner.silent_since) {
-            Some(silent) => own.min(silent + give_up),
-            None => own,
+            Some(silent) if request.to_endpoint => own.min(silent + give_up),
+            _ => own,
         }
     }
 
@@ -438,7 +438,9 @@ impl Client {
             inner.limiter.acquire().await;
         }
         let start = Instant::now();
-        let left = self.deadline(*first_sent).saturating_duration_since(start);
+        let left = self
+            .deadline(request, *first_sent)
+            .saturating_duration_since(start);
         if left.is_zero() {
             return Err(Failure::OutOfTime);
         }
@@ -468,7 +470,7 @@ impl Client {
             Ok(response) => response,
             Err(error) => {
                 inner.counters.no_answer();
-                self.silent(start);
+                self.silent(request, start);
                 return Err(self.send_failure(&error, &request.url));
             }
         };
@@ -478,11 +480,13 @@ impl Client {
             Ok(body) => body.to_vec(),
             Err(error) => {
                 inner.counters.no_answer();
-                self.silent(start);
+                self.silent(request, start);
                 return Err(self.send_failure(&error, &request.url));
             }
         };
-        *lock(&inner.silent_since) = None;
+        if request.to_endpoint {
+            *lock(&inner.silent_since) = None;
+        }
         inner.counters.answered(status.as_u16(), body.len());
         let answer = Answer {
             status,
@@ -492,8 +496,12 @@ impl Client {
         self.check_status(request, answer, sent, attempt)
     }
 
-    /// Records an attempt started at `start` that got no complete answer.
-    fn silent(&self, start: Instant) {
+    /// Records an attempt started at `start` that got no complete answer (from the endpoint
+    /// itself: an asset host elsewhere says nothing about it).
+    fn silent(&self, request: &Request, start: Instant) {
+        if !request.to_endpoint {
+            return;
+        }
         let mut since = lock(&self.inner.silent_since);
         if since.is_none_or(|t| start < t) {
             *since = Some(start);

@@ -172,10 +172,17 @@ impl Store {
         }
     }
 
+    /// Plain big-endian bytes rather than a `codec` record: it must read the same across format
+    /// versions, so that a store of another format is refused for its format, not as damaged.
     fn generation(&self) -> Result<u64, StoreError> {
         match self.call(|| self.meta.get(META_GENERATION))? {
             None => Ok(0),
-            Some(v) => codec::decode(&v).map_err(|e| self.damaged("generation", e)),
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Damaged {
+                    path: self.path.clone(),
+                    detail: format!("its flush generation is {} bytes long, not 8", v.len()),
+                }),
         }
     }
 
@@ -460,10 +467,7 @@ impl Store {
                 ] {
                     self.call(|| tree.clear())?;
                 }
-                self.call(|| {
-                    self.meta
-                        .insert(META_GENERATION, codec::encode(&generation))
-                })?;
+                self.call(|| self.meta.insert(META_GENERATION, &generation.to_be_bytes()))?;
                 self.check_format()?;
             }
         }
@@ -490,7 +494,7 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let next = self.generation()? + 1;
-        self.call(|| self.meta.insert(META_GENERATION, codec::encode(&next)))?;
+        self.call(|| self.meta.insert(META_GENERATION, &next.to_be_bytes()))?;
         self.call(|| self.db.flush())?;
         marker::write(&self.path, next).map_err(|e| self.io(sled::Error::Io(e)))
     }
