@@ -510,13 +510,18 @@ impl Store {
 /// file). Returns the number of files removed, or `None` when there was no store.
 pub fn remove(dir: &Path) -> Result<Option<u64>, StoreError> {
     let path = dir.join("store");
-    if !path.exists() {
-        return Ok(None);
-    }
     let fail = |source| StoreError::Remove {
         path: path.clone(),
         source,
     };
+    // What a removal interrupted half-way left (see below).
+    let doomed = dir.join("store.removing");
+    if doomed.exists() {
+        std::fs::remove_dir_all(&doomed).map_err(fail)?;
+    }
+    if !path.exists() {
+        return Ok(None);
+    }
     // sled holds an exclusive flock on `db` while open: take it, and keep it until the end.
     let _lock = match std::fs::File::open(path.join("db")) {
         Ok(file) => match fs2::FileExt::try_lock_exclusive(&file) {
@@ -531,10 +536,6 @@ pub fn remove(dir: &Path) -> Result<Option<u64>, StoreError> {
     };
     let files = count_files(&path);
     // Renamed first, so that a removal interrupted half-way never leaves half a store in place.
-    let doomed = dir.join("store.removing");
-    if doomed.exists() {
-        std::fs::remove_dir_all(&doomed).map_err(fail)?;
-    }
     std::fs::rename(&path, &doomed).map_err(fail)?;
     std::fs::remove_dir_all(&doomed).map_err(fail)?;
     Ok(Some(files))
@@ -684,6 +685,10 @@ mod tests {
     fn remove_takes_the_store_away_unless_it_is_held() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(remove(dir.path()).unwrap(), None);
+        // A removal interrupted after its rename: the leftover goes next time.
+        std::fs::create_dir_all(dir.path().join("store.removing/blobs")).unwrap();
+        assert_eq!(remove(dir.path()).unwrap(), None);
+        assert!(!dir.path().join("store.removing").exists());
         let store = Store::open(dir.path()).unwrap();
         store.flush().unwrap();
         // sled's lock is an flock on `db`: a second open file description conflicts with it.
