@@ -322,10 +322,11 @@ async fn matrix(damages: &[Damage], recover_each: bool) {
         }
     }
     eprintln!("damaged-store outcomes: {outcomes:#?}");
-    // Most damage is seen at once, in every file.
+    // Most damage is seen at once. Which damage sled rolls back silently (and only the commit
+    // marker sees) depends on how its log is laid out: see the rollback test for that.
     let refused = outcomes
         .iter()
-        .filter(|(_, o)| *o == Outcome::Refused)
+        .filter(|(_, o)| matches!(o, Outcome::Refused | Outcome::RolledBack))
         .count();
     assert!(refused * 2 > outcomes.len(), "{outcomes:#?}");
 }
