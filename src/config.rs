@@ -72,6 +72,7 @@ struct RawEndpoint {
     connect_timeout_secs: Option<f64>,
     read_timeout_secs: Option<f64>,
     request_timeout_secs: Option<f64>,
+    give_up_secs: Option<f64>,
     max_retries: Option<u32>,
     backoff_initial_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
@@ -628,6 +629,12 @@ fn resolve_endpoint(
         120.0,
         problems,
     );
+    let give_up_after = positive(
+        "give_up_secs",
+        raw.give_up_secs,
+        crate::hygraph::GIVE_UP_SECS as f64,
+        problems,
+    );
     let requests_per_second = raw.requests_per_second.unwrap_or(5);
     if requests_per_second == 0 {
         problems.push(format!("{name}.requests_per_second: must be at least 1"));
@@ -651,7 +658,8 @@ fn resolve_endpoint(
     endpoint.connect_timeout = connect_timeout;
     endpoint.read_timeout = read_timeout;
     endpoint.request_timeout = request_timeout;
-    endpoint.max_retries = raw.max_retries.unwrap_or(8);
+    endpoint.give_up_after = give_up_after;
+    endpoint.max_retries = raw.max_retries.unwrap_or(12);
     endpoint.backoff_base = Duration::from_millis(raw.backoff_initial_ms.unwrap_or(250));
     endpoint.backoff_max = Duration::from_millis(raw.backoff_max_ms.unwrap_or(30_000));
     Some(endpoint)

@@ -1,11 +1,14 @@
-//! `stagesync reset [--model M] [--yes]`: forgets stored state. Refused while a daemon holds the
-//! store; asks for confirmation unless `--yes`.
+//! `stagesync reset [--model M] [--yes]`: forgets stored state. Refused while a daemon (or any
+//! other process) holds the store; asks for confirmation unless `--yes`. Forgetting everything
+//! removes the store's files without opening them ([`store::remove`]), so it works on a store too
+//! damaged to open; forgetting one model opens the store.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cli::ResetArgs;
 use crate::daemon::control::{Client, Request};
-use crate::daemon::location::Reach;
+use crate::daemon::location::{LocationError, Reach};
+use crate::store::{self, StoreError};
 
 use super::{Exit, UsageError};
 
@@ -39,6 +42,31 @@ pub fn run(args: ResetArgs) -> anyhow::Result<Exit> {
             return Ok(Exit::Failure);
         }
     }
+    let Some(model) = &args.model else {
+        return match store::remove(&location.state_dir) {
+            Ok(None) => {
+                println!(
+                    "nothing to forget: no store at {}",
+                    location.state_dir.display()
+                );
+                Ok(Exit::Ok)
+            }
+            Ok(Some(files)) => {
+                println!(
+                    "forgot {what}: removed the store at {} ({files} files); the next sync \
+                     adopts the destination's existing entries by identity key",
+                    location.state_dir.join("store").display()
+                );
+                Ok(Exit::Ok)
+            }
+            Err(StoreError::Locked { path }) => Err(LocationError::HeldWithoutDaemon {
+                store: path,
+                socket: location.socket.clone(),
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        };
+    };
     match location.reach(false)? {
         Reach::Daemon(client) => {
             client.request::<serde_json::Value>(&Request::Reset)?;
@@ -52,17 +80,8 @@ pub fn run(args: ResetArgs) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Reach::Store(Some(store)) => {
-            let forgotten = match &args.model {
-                Some(model) => store.nodes_of(model).count(),
-                None => {
-                    let mut n = 0;
-                    for model in store.tracked_models()? {
-                        n += store.nodes_of(&model).count();
-                    }
-                    n
-                }
-            };
-            store.reset(args.model.as_deref())?;
+            let forgotten = store.nodes_of(model).count();
+            store.reset(Some(model))?;
             println!("forgot {what}: {forgotten} entries");
             Ok(Exit::Ok)
         }

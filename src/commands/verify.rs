@@ -4,7 +4,7 @@
 use crate::cli::VerifyArgs;
 use crate::config::Config;
 use crate::render::sides_table;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 use super::Exit;
 
@@ -13,8 +13,13 @@ const SHOWN: usize = 200;
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let config = Config::load(&args.config.config, args.config.state_dir.as_deref())?;
-    // The store maps ids for models matched by `id`; a daemon holding it is not an error.
-    let store = Store::open(&config.state_dir).ok();
+    // The store maps ids for models matched by `id`; a daemon holding it is not an error, a
+    // damaged one is (its mapping cannot be trusted).
+    let store = match Store::open(&config.state_dir) {
+        Ok(store) => Some(store),
+        Err(e @ StoreError::Damaged { .. }) => return Err(e.into()),
+        Err(_) => None,
+    };
     let runtime = super::runtime()?;
     let report = runtime.block_on(crate::sync::verify(&config, store.as_ref()))?;
     if args.json {

@@ -305,7 +305,6 @@ fn finish(
             let summary = super::inspect::summary(&record, None);
             let c = &summary.counts;
             // The run's own times, as `checkpoints` shows them (`sync::run` logged the line).
-            let secs = summary.duration_secs.unwrap_or(secs);
             let result = format!(
                 "run {} ({}) {} in {}: read {}, created {}, updated {}, deleted {}, failed {}, requests {}",
                 record.id, summary.mode, summary.status,

@@ -70,6 +70,20 @@ pub enum ClientError {
     },
 
     #[error(
+        "endpoint `{endpoint}` ({url}): no usable answer within {secs} s ({attempts} \
+         attempt(s); last: {last}); the endpoint is down, unreachable or too slow — check the \
+         URL and the service, or raise `give_up_secs` for this endpoint"
+    )]
+    GaveUp {
+        endpoint: String,
+        url: String,
+        secs: u64,
+        attempts: u32,
+        /// What the last attempt met.
+        last: String,
+    },
+
+    #[error(
         "endpoint `{endpoint}`: connection lost before the answer arrived ({detail}) after \
          {attempts} attempt(s); retry later"
     )]
@@ -169,6 +183,7 @@ impl ClientError {
                 | ClientError::ConnectionRefused { .. }
                 | ClientError::Connect { .. }
                 | ClientError::Timeout { .. }
+                | ClientError::GaveUp { .. }
                 | ClientError::ConnectionLost { .. }
                 | ClientError::Server { .. }
                 | ClientError::RateLimited { .. }
@@ -185,7 +200,8 @@ impl ClientError {
             ClientError::Timeout {
                 phase: TimeoutPhase::Response,
                 ..
-            } | ClientError::ConnectionLost { .. }
+            } | ClientError::GaveUp { .. }
+                | ClientError::ConnectionLost { .. }
                 | ClientError::Server { .. }
                 | ClientError::InvalidResponse { .. }
                 | ClientError::HttpStatus { .. }
@@ -210,6 +226,9 @@ impl ClientError {
             }
             ClientError::Timeout { .. } => {
                 "the server answered too slowly; retry later, or raise the timeouts for this endpoint"
+            }
+            ClientError::GaveUp { .. } => {
+                "check that the endpoint URL is right and the service is up; retry later"
             }
             ClientError::ConnectionLost { .. } | ClientError::Server { .. } => {
                 "a transient failure on the server or network; the next run will retry"
@@ -245,6 +264,7 @@ impl ClientError {
             | ClientError::ConnectionRefused { endpoint, .. }
             | ClientError::Connect { endpoint, .. }
             | ClientError::Timeout { endpoint, .. }
+            | ClientError::GaveUp { endpoint, .. }
             | ClientError::ConnectionLost { endpoint, .. }
             | ClientError::Server { endpoint, .. }
             | ClientError::RateLimited { endpoint, .. }
@@ -265,6 +285,7 @@ impl ClientError {
             | ClientError::ConnectionRefused { attempts, .. }
             | ClientError::Connect { attempts, .. }
             | ClientError::Timeout { attempts, .. }
+            | ClientError::GaveUp { attempts, .. }
             | ClientError::ConnectionLost { attempts, .. }
             | ClientError::Server { attempts, .. }
             | ClientError::RateLimited { attempts, .. }

@@ -11,7 +11,7 @@ mod stats;
 mod transport;
 
 pub use crate::model::introspection::INTROSPECTION_QUERY;
-pub use endpoint::EndpointConfig;
+pub use endpoint::{EndpointConfig, GIVE_UP_SECS};
 pub use error::{ClientError, TimeoutPhase};
 pub use response::{GraphqlError, Response};
 pub use stats::RequestStats;

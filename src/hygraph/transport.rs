@@ -8,9 +8,16 @@
 //! made, or the answer was 429 (Hygraph's limiter rejects before executing). A 5xx, a timeout
 //! after the request left, a dropped connection or a garbled answer may hide an applied write,
 //! so those come back to the caller (see [`ClientError::write_may_have_applied`]).
+//!
+//! Deadlines. Each attempt has a total timeout that includes reading the body (a server that
+//! trickles its answer fails like one that never answers). One request, all attempts and waits
+//! included, ends within `give_up_after` of its first send; and once the endpoint has gone that
+//! long without completing any answer, every request to it fails at once. So a run gives up on
+//! a dead endpoint within `give_up_after` (default 100 s), with [`ClientError::GaveUp`] naming
+//! it, however many requests were queued.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -55,6 +62,9 @@ struct Inner {
     limiter: Limiter,
     in_flight: Semaphore,
     counters: Counters,
+    /// When the first attempt to the endpoint that got no complete answer started, since its
+    /// last complete answer; `None` while the endpoint answers.
+    silent_since: Mutex<Option<Instant>>,
 }
 
 /// What one HTTP request is, for the retry loop.
@@ -88,6 +98,8 @@ enum Failure {
         /// Retried at most [`CONNECT_RETRIES`] times.
         connect: bool,
     },
+    /// The request's time (`give_up_after`) ran out before this attempt could be sent.
+    OutOfTime,
 }
 
 impl Failure {
@@ -134,7 +146,14 @@ impl Client {
         if cfg.max_in_flight == 0 {
             return Err(invalid("max_in_flight must be at least 1"));
         }
-        if [cfg.connect_timeout, cfg.read_timeout, cfg.request_timeout].contains(&Duration::ZERO) {
+        if [
+            cfg.connect_timeout,
+            cfg.read_timeout,
+            cfg.request_timeout,
+            cfg.give_up_after,
+        ]
+        .contains(&Duration::ZERO)
+        {
             return Err(invalid("timeouts must be longer than zero"));
         }
         let authorization = match &cfg.token {
@@ -174,6 +193,7 @@ impl Client {
                 limiter,
                 in_flight,
                 counters: Counters::default(),
+                silent_since: Mutex::new(None),
             }),
         })
     }
@@ -331,7 +351,7 @@ impl Client {
         .await
     }
 
-    /// Sends `request` until it succeeds, fails for good, or runs out of retries.
+    /// Sends `request` until it succeeds, fails for good, runs out of retries or of time.
     async fn execute<T>(
         &self,
         request: &Request,
@@ -339,15 +359,18 @@ impl Client {
     ) -> Result<T, ClientError> {
         let cfg = &self.inner.cfg;
         let mut attempts = 0u32;
+        let mut first_sent: Option<Instant> = None;
+        let mut last: Option<ClientError> = None;
         loop {
             attempts += 1;
-            let result = match self.attempt(request, attempts).await {
+            let result = match self.attempt(request, attempts, &mut first_sent).await {
                 Ok(answer) => decode(&answer),
                 Err(failure) => Err(failure),
             };
             let (error, reached_server, wait, connect) = match result {
                 Ok(value) => return Ok(value),
                 Err(Failure::Fatal(error)) => return Err(error.with_attempts(attempts)),
+                Err(Failure::OutOfTime) => return Err(self.gave_up(attempts - 1, last)),
                 Err(Failure::Transient {
                     error,
                     reached_server,
@@ -366,6 +389,9 @@ impl Client {
             }
             let delay =
                 wait.unwrap_or_else(|| backoff(attempts - 1, cfg.backoff_base, cfg.backoff_max));
+            if Instant::now() + delay >= self.deadline(request, first_sent) {
+                return Err(self.gave_up(attempts, Some(error)));
+            }
             self.inner.counters.retry();
             tracing::debug!(
                 endpoint = %cfg.name,
@@ -373,12 +399,42 @@ impl Client {
                 delay_ms = delay.as_millis() as u64,
                 "retrying after: {error}"
             );
+            last = Some(error);
             tokio::time::sleep(delay).await;
         }
     }
 
-    /// Sends once, within the in-flight cap and the rate limit, and reads the whole answer.
-    async fn attempt(&self, request: &Request, attempt: u32) -> Result<Answer, Failure> {
+    /// When a request first sent at `first_sent` (not yet: now) must have ended.
+    fn deadline(&self, request: &Request, first_sent: Option<Instant>) -> Instant {
+        let give_up = self.inner.cfg.give_up_after;
+        let own = first_sent.unwrap_or_else(Instant::now) + give_up;
+        match *lock(&self.inner.silent_since) {
+            Some(silent) if request.to_endpoint => own.min(silent + give_up),
+            _ => own,
+        }
+    }
+
+    fn gave_up(&self, attempts: u32, last: Option<ClientError>) -> ClientError {
+        ClientError::GaveUp {
+            endpoint: self.name().to_owned(),
+            url: without_query(&self.inner.cfg.url),
+            secs: self.inner.cfg.give_up_after.as_secs(),
+            attempts,
+            last: last.map_or_else(
+                || "the endpoint has not answered for that long".to_owned(),
+                |e| e.to_string(),
+            ),
+        }
+    }
+
+    /// Sends once, within the in-flight cap, the rate limit and the deadline, and reads the whole
+    /// answer.
+    async fn attempt(
+        &self,
+        request: &Request,
+        attempt: u32,
+        first_sent: &mut Option<Instant>,
+    ) -> Result<Answer, Failure> {
         let inner = &self.inner;
         // The semaphore is never closed, so this cannot fail; without a permit we would still
         // be correct, only less polite.
@@ -386,10 +442,20 @@ impl Client {
         if request.to_endpoint {
             inner.limiter.acquire().await;
         }
+        let start = Instant::now();
+        let left = self
+            .deadline(request, *first_sent)
+            .saturating_duration_since(start);
+        if left.is_zero() {
+            return Err(Failure::OutOfTime);
+        }
+        first_sent.get_or_insert(start);
         let mut builder = inner
             .http
             .request(request.method.clone(), request.url.clone())
-            .header(header::ACCEPT, "application/json");
+            .header(header::ACCEPT, "application/json")
+            // Includes reading the body: a trickling answer times out too.
+            .timeout(inner.cfg.request_timeout.min(left));
         if request.to_endpoint {
             if let Some(authorization) = &inner.authorization {
                 builder = builder.header(header::AUTHORIZATION, authorization.clone());
@@ -409,6 +475,7 @@ impl Client {
             Ok(response) => response,
             Err(error) => {
                 inner.counters.no_answer();
+                self.silent(request, start);
                 return Err(self.send_failure(&error, &request.url));
             }
         };
@@ -418,9 +485,13 @@ impl Client {
             Ok(body) => body.to_vec(),
             Err(error) => {
                 inner.counters.no_answer();
+                self.silent(request, start);
                 return Err(self.send_failure(&error, &request.url));
             }
         };
+        if request.to_endpoint {
+            *lock(&inner.silent_since) = None;
+        }
         inner.counters.answered(status.as_u16(), body.len());
         let answer = Answer {
             status,
@@ -428,6 +499,18 @@ impl Client {
             body,
         };
         self.check_status(request, answer, sent, attempt)
+    }
+
+    /// Records an attempt started at `start` that got no complete answer (from the endpoint
+    /// itself: an asset host elsewhere says nothing about it).
+    fn silent(&self, request: &Request, start: Instant) {
+        if !request.to_endpoint {
+            return;
+        }
+        let mut since = lock(&self.inner.silent_since);
+        if since.is_none_or(|t| start < t) {
+            *since = Some(start);
+        }
     }
 
     /// The statuses that mean the same for every kind of request.
@@ -589,6 +672,13 @@ impl std::fmt::Debug for Client {
             .field("current_rate", &self.current_rate())
             .finish_non_exhaustive()
     }
+}
+
+/// A poisoned lock only means another request panicked; the `Option` inside is still valid.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The causes under reqwest's own "error sending request for url (…)", innermost last.

@@ -17,6 +17,7 @@ mod resilience;
 mod richtext;
 mod schema_classes;
 mod stages;
+mod store_damage;
 mod sync;
 mod systemd_real;
 mod transport;

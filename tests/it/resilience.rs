@@ -428,3 +428,108 @@ async fn config_errors_exit_2_with_one_message_per_problem() {
     // Nothing was created for a config that never loaded.
     assert!(!dir.path().join("state").exists());
 }
+
+/// The harness's retry settings (fast, for other tests) taken out of the config: what is left is
+/// stagesync's defaults.
+fn with_default_retries(pair: &Pair) {
+    let fast = "max_retries = 10\nbackoff_initial_ms = 10\nbackoff_max_ms = 400\n";
+    let text = std::fs::read_to_string(&pair.config).unwrap();
+    assert_eq!(text.matches(fast).count(), 2, "{text}");
+    std::fs::write(&pair.config, text.replace(fast, "")).unwrap();
+}
+
+/// An initial sync with `rate` of the requests on both sides failing (5xx, dropped before or
+/// after the write was applied, or delayed) completes in one run with default retry settings.
+/// `STAGESYNC_FAULT_SEED` replaces the seed (to try others).
+async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u64) {
+    let seed_value = std::env::var("STAGESYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seed_value);
+    let content = conference();
+    let plain = Pair::start(content.clone()).await;
+    seed(&plain.source_client(), &content, &ProjectSpec::new(150))
+        .await
+        .unwrap();
+    let faults = FaultSpec::parse(&format!(
+        "rate={rate},seed={seed_value},kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50"
+    ))
+    .unwrap();
+    let mut source = options(&content, SOURCE_TOKEN);
+    source.seed = Some(plain.source.dump());
+    source.faults = Some(faults.clone());
+    let mut dest = options(&content, DEST_TOKEN);
+    dest.faults = Some(faults);
+    let pair = Pair::start_with(content, source, dest, "", 500).await;
+    with_default_retries(&pair);
+
+    let out = pair.run(&["sync", "--json"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one run completes (fault seed {seed_value}):\n{err}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (source_faults, dest_faults) = fault_counts(&pair);
+    let total = |f: &Value| {
+        f.as_object()
+            .map_or(0, |f| f.values().filter_map(Value::as_u64).sum::<u64>())
+    };
+    assert!(
+        total(&source_faults) > 0 && total(&dest_faults) > 0,
+        "faults on both sides: {source_faults} {dest_faults}"
+    );
+    assert!(
+        report["destination"]["retries"].as_u64().unwrap() > 0
+            && report["source"]["retries"].as_u64().unwrap() > 0,
+        "{report}"
+    );
+    let dump = pair.dest.dump();
+    assert!(duplicates(&dump).is_empty(), "{:?}", duplicates(&dump));
+    pair.verify_passes().await;
+    super::harness::assert_same_content(&pair);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_with_twenty_percent_faults_on_both_sides_completes_in_one_run() {
+    initial_sync_completes_in_one_run_under_faults(0.2, 5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_with_forty_percent_faults_on_both_sides_completes_in_one_run() {
+    initial_sync_completes_in_one_run_under_faults(0.4, 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_gives_up_on_an_endpoint_that_never_answers_naming_it() {
+    let silent = super::transport::silent_server().await;
+    let dest = super::transport::silent_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stagesync.toml");
+    // Per-attempt timeouts and retries at their defaults; only `give_up_secs` is short.
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}\"\n[source]\nurl = \"{silent}\"\ngive_up_secs = 2\n[destination]\nurl = \"{dest}\"\ngive_up_secs = 2\n",
+            dir.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = tokio::process::Command::new(super::common::stagesync_bin());
+    cmd.args(["sync", "--config"])
+        .arg(&config)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(100), cmd.output())
+        .await
+        .expect("the run gives up (the defaults alone would take minutes)")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("no usable answer within 2 s")
+            && (err.contains(silent.as_str()) || err.contains(dest.as_str())),
+        "the error names the endpoint and its URL: {err}"
+    );
+}

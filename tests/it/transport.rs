@@ -694,3 +694,140 @@ async fn bad_settings_are_refused() {
     let error = Client::new(cfg).unwrap_err();
     assert!(matches!(error, ClientError::InvalidUrl { .. }), "{error:?}");
 }
+
+/// A server on 127.0.0.1 that accepts connections, reads the request and never answers.
+pub(super) async fn silent_server() -> url::Url {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        // Kept open (never answered) until the test's runtime ends.
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    format!("http://{addr}/v2/project/master").parse().unwrap()
+}
+
+/// A server on 127.0.0.1 that answers `200` with a long body one byte every 100 ms; counts
+/// connections.
+async fn trickling_server() -> (url::Url, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if socket.write_all(b" ").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (
+        format!("http://{addr}/v2/project/master").parse().unwrap(),
+        connections,
+    )
+}
+
+#[tokio::test]
+async fn a_trickling_answer_times_out_though_bytes_keep_coming() {
+    let (url, connections) = trickling_server().await;
+    let mut cfg = config(&url);
+    // A byte arrives every 100 ms, so only the total deadline of an attempt can end it.
+    cfg.read_timeout = Duration::from_secs(5);
+    cfg.request_timeout = Duration::from_millis(500);
+    cfg.max_retries = 1;
+    let client = Client::new(cfg).unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(60), read(&client))
+        .await
+        .expect("the request ends")
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ClientError::Timeout {
+                phase: TimeoutPhase::Response,
+                attempts: 2,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_request_gives_up_on_a_silent_endpoint_at_its_deadline_naming_it() {
+    let url = silent_server().await;
+    let mut cfg = config(&url);
+    // Long per-attempt timeouts and many retries: only `give_up_after` can end this early.
+    cfg.read_timeout = Duration::from_secs(60);
+    cfg.request_timeout = Duration::from_secs(60);
+    cfg.max_retries = 8;
+    cfg.give_up_after = Duration::from_secs(1);
+    let client = Client::new(cfg).unwrap();
+    let error = tokio::time::timeout(Duration::from_secs(60), read(&client))
+        .await
+        .expect("the request ends")
+        .unwrap_err();
+    let ClientError::GaveUp {
+        endpoint,
+        url: named,
+        attempts,
+        ..
+    } = &error
+    else {
+        panic!("expected GaveUp, got {error:?}");
+    };
+    assert_eq!(endpoint, "destination");
+    assert_eq!(named, url.as_str());
+    assert_eq!(*attempts, 1);
+    assert!(error.is_transient() && error.write_may_have_applied());
+    assert!(error.to_string().contains("give_up_secs"), "{error}");
+    assert_no_token(&error.to_string());
+
+    // The endpoint has now been silent for the whole deadline: the next request fails at once,
+    // without sending (so a run with many queued requests ends too).
+    let sent = client.stats().requests;
+    let error = read(&client).await.unwrap_err();
+    assert!(
+        matches!(error, ClientError::GaveUp { attempts: 0, .. }),
+        "{error:?}"
+    );
+    assert_eq!(client.stats().requests, sent);
+}
+
+#[tokio::test]
+async fn an_answer_clears_the_silence() {
+    // Timeouts first, then answers: the endpoint is alive again, requests go through.
+    let server = Server::start(
+        vec![
+            Step::Slow(Duration::from_secs(30)),
+            Step::Slow(Duration::from_secs(30)),
+        ],
+        ok(),
+    )
+    .await;
+    let mut cfg = config(&server.url);
+    cfg.request_timeout = Duration::from_millis(200);
+    cfg.give_up_after = Duration::from_secs(1);
+    let client = Client::new(cfg).unwrap();
+    read(&client).await.unwrap();
+    // Past the deadline of the first silence: had the answer not cleared it, this would fail.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    read(&client).await.unwrap();
+    assert_eq!(server.hits(), 4);
+}
