@@ -113,7 +113,7 @@ pub fn value_for(
                 }
                 Scalar::Int => json!(((i * 7 + v + k) % 1000) as i64),
                 Scalar::Float => json!((i as f64) * 1.5 + (v as f64) + 0.25),
-                Scalar::Boolean => json!((i + v + k) % 2 == 0),
+                Scalar::Boolean => json!((i + v + k).is_multiple_of(2)),
                 Scalar::Long => json!(9_000_000_000_i64 + (i * 1000 + v) as i64),
                 Scalar::Date => json!(format!(
                     "2026-{:02}-{:02}",
