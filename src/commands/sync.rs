@@ -14,6 +14,8 @@ pub fn run(args: SyncArgs) -> anyhow::Result<Exit> {
         RunMode::DryRun
     } else if args.full {
         RunMode::Full
+    } else if args.repair {
+        RunMode::Repair
     } else {
         RunMode::Incremental
     };

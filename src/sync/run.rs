@@ -143,6 +143,16 @@ pub(super) async fn run(
     let schemas = prepare(config, store, &source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
     let run_id = store.next_run_id()?;
+    // A repair first makes the acknowledgements say what the destination holds; the run then
+    // writes what differs, like any incremental run.
+    if opts.mode == RunMode::Repair {
+        let found = super::repair::reconcile(&prepared, store, &source, &dest).await?;
+        info!(
+            run = run_id,
+            differences = found,
+            "repair: destination compared"
+        );
+    }
     let mut record = RunRecord {
         id: run_id,
         started_at: now_ms(),
@@ -181,6 +191,7 @@ pub(super) async fn run(
             run: run_id,
             ..Default::default()
         },
+        touched: Vec::new(),
     };
     let result = engine.run_phases().await;
     let plan_text = match &result {
@@ -257,6 +268,8 @@ struct Engine<'a> {
     opts: &'a RunOptions,
     record: &'a mut RunRecord,
     checkpoint: Checkpoint,
+    /// Entries published or unpublished in the destination since the last side-effect check.
+    touched: Vec<(usize, String)>,
 }
 
 impl Engine<'_> {
@@ -314,14 +327,142 @@ impl Engine<'_> {
         work.extend(republish);
         self.apply_edges(&work, true).await?;
         self.apply_draft_publication(&work).await?;
+        self.check_side_effects().await?;
         self.apply_deletions(&deletions).await?;
         Ok(None)
+    }
+
+    /// Publishing an entry publishes its relations from both sides: the entries linking to it
+    /// in the destination's draft (a speaker's `talks`, an event's `talks`) then show it in
+    /// their published versions too, whether the source's do or not. After the publications,
+    /// the owners of links to every entry published or unpublished are compared with the
+    /// destination (stage by stage, relations only) and republished where they differ; the
+    /// republished ones are checked in turn, a few times at most.
+    async fn check_side_effects(&mut self) -> Result<(), SyncError> {
+        for _ in 0..4 {
+            let touched = std::mem::take(&mut self.touched);
+            if touched.is_empty() || self.prepared.stages.is_empty() {
+                break;
+            }
+            let mut checks = Vec::new();
+            for (m, id) in self.owners_of(&touched).await? {
+                if self.dest_id(m, &id).is_some()
+                    && self
+                        .store
+                        .has_snapshot(&self.prepared.shapes[m].model.name, &id)?
+                {
+                    let mut w = Work::new(m, id, Vec::new());
+                    w.check = true;
+                    checks.push(w);
+                }
+            }
+            let republish = self.check_published(&checks).await?;
+            if republish.is_empty() {
+                break;
+            }
+            self.apply_rounds(&republish).await?;
+            self.apply_edges(&republish, true).await?;
+            self.apply_draft_publication(&republish).await?;
+        }
+        self.touched.clear();
+        Ok(())
+    }
+
+    /// The synced entries (model, source id) whose own relations link to one of `entries` in
+    /// the source, in any synced stage: read from the source through the reverse fields.
+    async fn owners_of(
+        &self,
+        entries: &[(usize, String)],
+    ) -> Result<Vec<(usize, String)>, SyncError> {
+        let mut owners = std::collections::BTreeSet::new();
+        let stages: Vec<String> = std::iter::once("DRAFT".to_string())
+            .chain(self.prepared.stages.iter().cloned())
+            .collect();
+        for (m, shape) in self.prepared.shapes.iter().enumerate() {
+            let fields: Vec<&crate::model::Field> = shape
+                .reverse
+                .iter()
+                .copied()
+                .filter(|f| {
+                    f.relation()
+                        .is_some_and(|r| r.targets.iter().any(|t| self.model_index(t).is_some()))
+                })
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
+            let mut ids: Vec<&String> = entries
+                .iter()
+                .filter(|(mm, _)| *mm == m)
+                .map(|(_, id)| id)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let selection: Vec<String> = fields
+                .iter()
+                .map(|f| super::shape::selection(f, self.prepared.content))
+                .collect();
+            for chunk in ids.chunks(super::read::PAGE_SIZE) {
+                for stage in &stages {
+                    let query = format!(
+                        "query StagesyncOwners($ids: [ID!]) {{ list: {}(where: {{ id_in: $ids }}, stage: {stage}, first: {}) {{ id {} }} }}",
+                        shape.model.plural,
+                        super::read::PAGE_SIZE,
+                        selection.join(" "),
+                    );
+                    let response = self
+                        .source
+                        .graphql(&query, json!({ "ids": chunk }), Idempotency::Safe)
+                        .await
+                        .map_err(|source| {
+                            SyncError::client(self.source.name().to_owned(), source)
+                        })?;
+                    for node in response
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("list"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        for f in &fields {
+                            let targets = match node.get(&f.name) {
+                                Some(Value::Array(list)) => list.clone(),
+                                Some(Value::Null) | None => Vec::new(),
+                                Some(one) => vec![one.clone()],
+                            };
+                            for t in targets {
+                                let (Some(ty), Some(id)) = (
+                                    t.get("__typename").and_then(Value::as_str),
+                                    t.get("id").and_then(Value::as_str),
+                                ) else {
+                                    continue;
+                                };
+                                if let Some(owner) = self.model_index(ty) {
+                                    owners.insert((owner, id.to_owned()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(owners.into_iter().collect())
+    }
+
+    fn model_index(&self, name: &str) -> Option<usize> {
+        self.prepared
+            .shapes
+            .iter()
+            .position(|s| s.model.name == name)
     }
 
     async fn read_model(&mut self, m: usize) -> Result<(Vec<Work>, HashSet<String>), SyncError> {
         let shape = &self.prepared.shapes[m];
         let name = shape.model.name.clone();
-        let full = self.opts.mode == RunMode::Full || self.prepared.full_models.contains(&name);
+        // A repair's acknowledgements come from the destination itself: nothing to redo blindly.
+        let full = self.opts.mode == RunMode::Full
+            || (self.prepared.full_models.contains(&name) && self.opts.mode != RunMode::Repair);
         let query = &self.prepared.queries[m];
         let locales = self.prepared.locales_for(shape);
         self.set_phase("read", &name)?;
@@ -1194,6 +1335,7 @@ impl Engine<'_> {
         match &op.kind {
             OpKind::Publish { to, .. } => {
                 self.record.models[m].published += 1;
+                self.touched.push((m, op.source_id.clone()));
                 for stage in to {
                     if let Some(v) = entry.stages.get(stage) {
                         set_stage(&mut record.acked, configured, stage, Some(key(v)));
@@ -1202,6 +1344,7 @@ impl Engine<'_> {
             }
             OpKind::Unpublish { from, .. } => {
                 self.record.models[m].unpublished += 1;
+                self.touched.push((m, op.source_id.clone()));
                 for stage in from {
                     set_stage(&mut record.acked, configured, stage, None);
                 }
@@ -1458,7 +1601,12 @@ fn held(acked: &Acked, configured: &[String]) -> BTreeMap<String, Option<Version
 
 /// Records that the destination holds `version` in `stage`, or (`None`) no longer holds the
 /// entry there.
-fn set_stage(acked: &mut Acked, configured: &[String], stage: &str, version: Option<VersionKey>) {
+pub(super) fn set_stage(
+    acked: &mut Acked,
+    configured: &[String],
+    stage: &str,
+    version: Option<VersionKey>,
+) {
     let mut stages = acked.stages.take().unwrap_or_else(|| configured.to_vec());
     stages.retain(|s| s != stage);
     acked.published.retain(|a| a.stage != stage);
@@ -1477,7 +1625,7 @@ fn set_stage(acked: &mut Acked, configured: &[String], stage: &str, version: Opt
 
 /// Sets the publication hashes to describe what the destination holds, when every stage's
 /// version there is known; else clears them (the planner then goes stage by stage).
-fn refresh_publication(acked: &mut Acked, configured: &[String]) {
+pub(super) fn refresh_publication(acked: &mut Acked, configured: &[String]) {
     let known: Option<BTreeMap<String, VersionKey>> = match acked.stages {
         Some(_) => held(acked, configured)
             .into_iter()

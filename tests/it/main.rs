@@ -4,6 +4,7 @@
 
 mod checkpoints;
 mod common;
+mod converge;
 mod daemon;
 mod demo;
 mod emulator;
