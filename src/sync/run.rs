@@ -326,6 +326,7 @@ impl Engine<'_> {
         }
         work.extend(republish);
         self.apply_edges(&work, true).await?;
+        self.restore_taken(&work).await?;
         self.apply_draft_publication(&work).await?;
         self.check_side_effects().await?;
         self.apply_deletions(&deletions).await?;
@@ -362,10 +363,68 @@ impl Engine<'_> {
             }
             self.apply_rounds(&republish).await?;
             self.apply_edges(&republish, true).await?;
+            self.restore_taken(&republish).await?;
             self.apply_draft_publication(&republish).await?;
         }
         self.touched.clear();
         Ok(())
+    }
+
+    /// A round writes a non-draft version into the destination's draft. Where that version
+    /// holds targets of a relation whose targets have one owner (an event's `talks`, a
+    /// conference's `events`), writing it took them from their draft owners, and writing the
+    /// draft afterwards does not give them back. Once the drafts are written, the draft
+    /// relations of those targets' owners in the source are written again.
+    async fn restore_taken(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        let mut taken = std::collections::BTreeSet::new();
+        for w in work.iter().filter(|w| w.drafts) {
+            let shape = &self.prepared.shapes[w.model];
+            let (_, entry) = self.load(w.model, &w.id)?;
+            for f in &shape.owned {
+                let single_owner = f.relation().is_some_and(|r| {
+                    matches!(
+                        r.cardinality,
+                        crate::model::Cardinality::OneToMany | crate::model::Cardinality::OneToOne
+                    )
+                });
+                if !single_owner {
+                    continue;
+                }
+                let draft = entry.draft.edges.get(&f.name);
+                for t in entry
+                    .stages
+                    .values()
+                    .filter_map(|v| v.edges.get(&f.name))
+                    .flatten()
+                {
+                    if draft.is_some_and(|d| d.contains(t)) {
+                        continue;
+                    }
+                    if let Some((ty, id)) = t.split_once(':') {
+                        if let Some(m) = self.model_index(ty) {
+                            taken.insert((m, id.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let taken: Vec<(usize, String)> = taken.into_iter().collect();
+        let mut restore = Vec::new();
+        for (m, id) in self.owners_of(&taken).await? {
+            if self.dest_id(m, &id).is_some()
+                && self
+                    .store
+                    .has_snapshot(&self.prepared.shapes[m].model.name, &id)?
+            {
+                let mut w = Work::new(m, id, Vec::new());
+                w.edges = Some(Sel::Draft);
+                restore.push(w);
+            }
+        }
+        self.apply_edges(&restore, false).await
     }
 
     /// The synced entries (model, source id) whose own relations link to one of `entries` in

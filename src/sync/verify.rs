@@ -161,11 +161,24 @@ pub(crate) async fn compare_sides(
         }
         pairs.push(list);
     }
+    // A rich-text reference to an entry deleted since (on both sides, by the same deletion)
+    // names no entry on either side: both read as `<missing>`.
+    let model_of = |ty: &str| prepared.shapes.iter().position(|s| s.model.name == ty);
     let map_target = |t: &str| -> String {
         let (ty, id) = t.split_once(':').unwrap_or(("", t));
         match dest_to_source.get(&(ty.to_owned(), id.to_owned())) {
             Some(s) => format!("{ty}:{s}"),
+            None if model_of(ty).is_some_and(|m| !dst_entries[m].contains_key(id)) => {
+                format!("{ty}:<missing>")
+            }
             None => format!("{ty}:<destination-only {id}>"),
+        }
+    };
+    let map_source = |t: &str| -> String {
+        let (ty, id) = t.split_once(':').unwrap_or(("", t));
+        match model_of(ty) {
+            Some(m) if !src_entries[m].contains_key(id) => format!("{ty}:<missing>"),
+            _ => t.to_owned(),
         }
     };
     let mut differences = Vec::new();
@@ -200,13 +213,19 @@ pub(crate) async fn compare_sides(
             matched.insert(did.clone());
             let d = &dst_entries[m][did];
             let (mut content, mut edges) = (true, true);
-            compare(&s.draft, &d.draft, &map_target, &mut |part, w| {
-                match part {
-                    Part::Content => content = false,
-                    Part::Edges => edges = false,
-                }
-                differences.push(diff("DRAFT", w))
-            });
+            compare(
+                &s.draft,
+                &d.draft,
+                &map_target,
+                &map_source,
+                &mut |part, w| {
+                    match part {
+                        Part::Content => content = false,
+                        Part::Edges => edges = false,
+                    }
+                    differences.push(diff("DRAFT", w))
+                },
+            );
             state.draft_content = content;
             state.draft_edges = edges;
             state.dest_locales = d.draft.locales.keys().cloned().collect();
@@ -215,7 +234,7 @@ pub(crate) async fn compare_sides(
                 match (s.stages.get(stage), d.stages.get(stage)) {
                     (Some(a), Some(b)) => {
                         let mut same = true;
-                        compare(a, b, &map_target, &mut |_, w| {
+                        compare(a, b, &map_target, &map_source, &mut |_, w| {
                             same = false;
                             differences.push(diff(stage, w))
                         });
@@ -259,6 +278,7 @@ fn compare(
     a: &Version,
     b: &Version,
     map_target: &dyn Fn(&str) -> String,
+    map_source: &dyn Fn(&str) -> String,
     report: &mut dyn FnMut(Part, String),
 ) {
     for (k, v) in &a.fields {
@@ -303,12 +323,12 @@ fn compare(
     }
     let b_embedded = b.embedded();
     for (k, ast) in a.embedded() {
-        let mut to_source = |ty: &str, id: &str| -> Result<String, ()> {
-            let mapped = map_target(&format!("{ty}:{id}"));
-            Ok(mapped
-                .split_once(':')
-                .map_or(mapped.clone(), |(_, s)| s.to_owned()))
+        let mut to_source = |ty: &str, id: &str| id_only(map_target(&format!("{ty}:{id}")));
+        let mut in_source = |ty: &str, id: &str| id_only(map_source(&format!("{ty}:{id}")));
+        let Ok(ast) = map_ast_references(ast, &mut in_source) else {
+            continue;
         };
+        let ast = &ast;
         let mapped = b_embedded
             .get(&k)
             .and_then(|d| map_ast_references(d, &mut to_source).ok());
@@ -341,6 +361,13 @@ fn compare(
     }
     // Asset files live at different URLs on each side (`file` is not compared); their
     // metadata fields are.
+}
+
+/// `Type:id` → `id`.
+fn id_only(mapped: String) -> Result<String, ()> {
+    Ok(mapped
+        .split_once(':')
+        .map_or(mapped.clone(), |(_, s)| s.to_owned()))
 }
 
 fn short(v: &serde_json::Value) -> String {

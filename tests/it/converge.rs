@@ -216,8 +216,10 @@ async fn random_edit(pair: &Pair, rng: &mut Rng, n: u64, files: &FileServer) -> 
             )
             .await
         }
-        // Delete an entry (others may point at it), or create one.
-        13 if model != "Conference" => {
+        // Delete an entry (others may point at it), or create one. Not one that rich text
+        // embeds: the source would keep a dangling `nodeId`, which the emulator (like a
+        // destination validating its input) refuses to take.
+        13 if model != "Conference" && !dump.to_string().contains(&format!("\"nodeId\":\"{id}\"")) => {
             edit(
                 pair,
                 &format!("mutation ($id: ID!) {{ delete{model}(where: {{ id: $id }}) {{ id }} }}"),
@@ -389,7 +391,6 @@ fn env_u64(name: &str) -> Option<u64> {
 /// A new seed every run unless `STAGESYNC_SEED` is set; CI-sized unless
 /// `STAGESYNC_CONVERGE_STEPS` is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finds stale published relations (publishing side effects); enabled with the fix"]
 async fn random_edits_and_syncs_converge() {
     let seed = env_u64("STAGESYNC_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
