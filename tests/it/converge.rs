@@ -516,3 +516,141 @@ async fn repair_after_a_lost_store_adopts_by_identity_key() {
         super::harness::writes(&pair)
     );
 }
+
+/// Seeds that found bugs, kept: seed 1 left a stale PUBLISHED `Speaker.talks` after a talk
+/// linked in draft only by that speaker was published (publishing side effects).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_1_publishing_side_effects() {
+    converge(1, 10).await;
+}
+
+/// Seed 7 lost draft relations of one-to-many owners (`Conference.events`, `Event.talks`) to
+/// the rounds writing published versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_7_taken_targets_are_given_back() {
+    converge(7, 17).await;
+}
+
+async fn talks_with_events(pair: &Pair, stage: &str) -> Vec<(String, Option<String>)> {
+    let data = pair
+        .source_gql(
+            &format!("query {{ list: talks(first: 100, stage: {stage}) {{ id event {{ id }} }} }}"),
+            json!({}),
+        )
+        .await;
+    data["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["event"]["id"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// Issue 11: published talks moved to other events in the draft, then `sync --full`, left
+/// 10–16 differences that no later run fixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_talks_moved_to_other_events_then_a_full_sync_converge() {
+    let content = conference();
+    let pair = Pair::start(content).await;
+    let mut spec = ProjectSpec::new(60);
+    spec.assets = 2;
+    let _files = pair.seed_source(spec).await;
+    pair.ok(&["sync"]).await;
+    let events: Vec<String> = entries(&pair.source.dump(), "Event")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let published: Vec<String> = talks_with_events(&pair, "PUBLISHED")
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(published.len() >= 3 && events.len() >= 3);
+    for (n, talk) in published.iter().enumerate() {
+        let event = &events[(n * 5 + 1) % events.len()];
+        pair.source_gql(
+            &format!("mutation {{ updateTalk(where: {{ id: \"{talk}\" }}, data: {{ event: {{ connect: {{ id: \"{event}\" }} }} }}) {{ id }} }}"),
+            json!({}),
+        )
+        .await;
+    }
+    pair.ok(&["sync", "--full"]).await;
+    pair.verify_passes().await;
+    super::harness::assert_same_content(&pair);
+    pair.dest.reset_stats();
+    pair.ok(&["sync"]).await;
+    assert_eq!(
+        pair.dest_mutation_count(),
+        0,
+        "{:?}",
+        super::harness::writes(&pair)
+    );
+}
+
+/// Issue 11: a talk that a published talk's `relatedTalks` holds, linked by a speaker in draft
+/// only, is deleted: no stale PUBLISHED relation may stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_talk_linked_in_draft_only_leaves_no_stale_published_relation() {
+    let content = conference();
+    let pair = Pair::start(content.clone()).await;
+    let _files = pair.seed_source(ProjectSpec::new(30)).await;
+    let shape = Shape::new(&content, content.model("Talk").unwrap());
+    let mut ids = Vec::new();
+    for i in [7001, 7002] {
+        let data = entry_data(&content, &shape, i, 0, true);
+        let created = pair
+            .source_gql(
+                "mutation ($d: TalkCreateInput!) { createTalk(data: $d) { id } }",
+                json!({ "d": data }),
+            )
+            .await;
+        ids.push(created["createTalk"]["id"].as_str().unwrap().to_owned());
+    }
+    let (gone, holder) = (&ids[0], &ids[1]);
+    let speaker = entries(&pair.source.dump(), "Speaker")[0].0.clone();
+    pair.source_gql(
+        &format!("mutation {{ updateTalk(where: {{ id: \"{holder}\" }}, data: {{ relatedTalks: {{ set: [{{ id: \"{gone}\" }}] }} }}) {{ id }} a: publishTalk(where: {{ id: \"{gone}\" }}, to: [PUBLISHED], locales: [en, de]) {{ id }} b: publishTalk(where: {{ id: \"{holder}\" }}, to: [PUBLISHED], locales: [en, de]) {{ id }} c: publishSpeaker(where: {{ id: \"{speaker}\" }}, to: [PUBLISHED], locales: [en, de]) {{ id }} }}"),
+        json!({}),
+    )
+    .await;
+    // The speaker links the talk in its draft only.
+    pair.source_gql(
+        &format!("mutation {{ updateSpeaker(where: {{ id: \"{speaker}\" }}, data: {{ talks: {{ connect: [{{ where: {{ id: \"{gone}\" }} }}] }} }}) {{ id }} }}"),
+        json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    pair.source_gql(
+        &format!("mutation {{ deleteTalk(where: {{ id: \"{gone}\" }}) {{ id }} }}"),
+        json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    super::harness::assert_same_content(&pair);
+}
+
+/// Issue 11: after a lost state directory, the second and later syncs exited 3 (`no Asset
+/// matches ... it is not published`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_lost_state_directory_every_later_sync_succeeds() {
+    let content = conference();
+    let pair = Pair::start(content).await;
+    let mut spec = ProjectSpec::new(60);
+    spec.assets = 4;
+    let _files = pair.seed_source(spec).await;
+    pair.ok(&["sync"]).await;
+    std::fs::remove_dir_all(pair.state_dir()).unwrap();
+    for _ in 0..3 {
+        pair.ok(&["sync"]).await;
+        pair.verify_passes().await;
+    }
+    assert!(duplicates(&pair.dest.dump()).is_empty());
+    super::harness::assert_same_content(&pair);
+}
