@@ -107,8 +107,8 @@ fn acknowledged(old: Option<NodeRecord>, matched: &Matched, configured: &[String
         None
     };
     let mut acked = Acked {
-        content: matched.draft_content.then(|| source.draft.content_hash()),
-        edges: matched.draft_edges.then(|| source.draft.edges_hash()),
+        content: matched.draft_content,
+        edges: matched.draft_edges,
         locales: matched.dest_locales.clone(),
         stages: Some(Vec::new()),
         file,

@@ -142,6 +142,20 @@ pub(super) async fn run(
     let dest = endpoint_client(&config.destination)?;
     let schemas = prepare(config, store, &source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
+    let mut opts = opts;
+    // A run that did not finish (killed, stopped, failed) may have left the destination in
+    // states no acknowledgement describes (a round's version in a draft, targets taken from
+    // their owners): the next incremental run compares the destination first.
+    if opts.mode == RunMode::Incremental {
+        if let Some(previous) = store.checkpoint()? {
+            info!(
+                previous = previous.run,
+                phase = %previous.phase,
+                "the previous run did not finish: this run repairs"
+            );
+            opts.mode = RunMode::Repair;
+        }
+    }
     let run_id = store.next_run_id()?;
     // A repair first makes the acknowledgements say what the destination holds; the run then
     // writes what differs, like any incremental run.

@@ -14,7 +14,7 @@ use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
 use crate::model::rich_text::map_ast_references;
-use crate::store::Store;
+use crate::store::{Hash, Store};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Difference {
@@ -59,9 +59,11 @@ pub(crate) struct Matched {
     /// The destination entry it matches (by identity key, or the store for `id`-matched
     /// models and assets); `None`: missing there.
     pub dest_id: Option<String>,
-    /// The destination's draft holds the source draft's content / relations.
-    pub draft_content: bool,
-    pub draft_edges: bool,
+    /// The content / edges hash of the source version (the draft's, else a stage's) that the
+    /// destination's draft holds; `None`: none of them (an interrupted round leaves a
+    /// published version in the draft).
+    pub draft_content: Option<Hash>,
+    pub draft_edges: Option<Hash>,
     /// Locales the destination's draft holds.
     pub dest_locales: Vec<String>,
     /// Non-draft stages the destination holds the entry in, each with whether the version
@@ -200,8 +202,8 @@ pub(crate) async fn compare_sides(
             let mut state = Matched {
                 source: s.clone(),
                 dest_id: did.clone(),
-                draft_content: false,
-                draft_edges: false,
+                draft_content: None,
+                draft_edges: None,
                 dest_locales: Vec::new(),
                 dest_stages: Vec::new(),
             };
@@ -226,8 +228,27 @@ pub(crate) async fn compare_sides(
                     differences.push(diff("DRAFT", w))
                 },
             );
-            state.draft_content = content;
-            state.draft_edges = edges;
+            state.draft_content = content.then(|| s.draft.content_hash());
+            state.draft_edges = edges.then(|| s.draft.edges_hash());
+            for v in s.stages.values() {
+                let (mut content, mut edges) = (true, true);
+                compare(
+                    v,
+                    &d.draft,
+                    &map_target,
+                    &map_source,
+                    &mut |part, _| match part {
+                        Part::Content => content = false,
+                        Part::Edges => edges = false,
+                    },
+                );
+                if content && state.draft_content.is_none() {
+                    state.draft_content = Some(v.content_hash());
+                }
+                if edges && state.draft_edges.is_none() {
+                    state.draft_edges = Some(v.edges_hash());
+                }
+            }
             state.dest_locales = d.draft.locales.keys().cloned().collect();
             let stages: BTreeSet<&String> = s.stages.keys().chain(d.stages.keys()).collect();
             for stage in stages {

@@ -12,6 +12,7 @@ mod emulator_schema;
 mod fastpath;
 mod fields;
 mod harness;
+mod kill;
 mod model;
 mod resilience;
 mod richtext;
