@@ -360,12 +360,33 @@ impl Engine<'_> {
                 break;
             }
             let mut checks = Vec::new();
-            for (m, id) in self.owners_of(&touched).await? {
-                if self.dest_id(m, &id).is_some()
-                    && self
+            for ((m, id), linked) in self.owners_of(&touched).await? {
+                if self.dest_id(m, &id).is_none()
+                    || !self
                         .store
                         .has_snapshot(&self.prepared.shapes[m].model.name, &id)?
                 {
+                    continue;
+                }
+                // Publishing a linked entry to a stage shows the owner's draft link in that stage:
+                // only an owner whose draft links it and whose version in a stage the entry is
+                // in does not (or the reverse) can differ.
+                let (_, entry) = self.load(m, &id)?;
+                let holds = |v: &Version, t: &String| v.edges.values().any(|l| l.contains(t));
+                let mut affected = false;
+                for t in &linked {
+                    let (ty, tid) = t.split_once(':').unwrap_or(("", t));
+                    let Some(tm) = self.model_index(ty) else {
+                        continue;
+                    };
+                    let Ok((_, target)) = self.load(tm, tid) else {
+                        continue;
+                    };
+                    affected |= entry.stages.iter().any(|(stage, v)| {
+                        target.stages.contains_key(stage) && holds(v, t) != holds(&entry.draft, t)
+                    });
+                }
+                if affected {
                     let mut w = Work::new(m, id, Vec::new());
                     w.check = true;
                     checks.push(w);
@@ -427,7 +448,7 @@ impl Engine<'_> {
         }
         let taken: Vec<(usize, String)> = taken.into_iter().collect();
         let mut restore = Vec::new();
-        for (m, id) in self.owners_of(&taken).await? {
+        for (m, id) in self.owners_of(&taken).await?.into_keys() {
             if self.dest_id(m, &id).is_some()
                 && self
                     .store
@@ -446,8 +467,9 @@ impl Engine<'_> {
     async fn owners_of(
         &self,
         entries: &[(usize, String)],
-    ) -> Result<Vec<(usize, String)>, SyncError> {
-        let mut owners = std::collections::BTreeSet::new();
+    ) -> Result<BTreeMap<(usize, String), std::collections::BTreeSet<String>>, SyncError> {
+        let mut owners: BTreeMap<(usize, String), std::collections::BTreeSet<String>> =
+            BTreeMap::new();
         let stages: Vec<String> = std::iter::once("DRAFT".to_string())
             .chain(self.prepared.stages.iter().cloned())
             .collect();
@@ -511,8 +533,13 @@ impl Engine<'_> {
                                 ) else {
                                     continue;
                                 };
-                                if let Some(owner) = self.model_index(ty) {
-                                    owners.insert((owner, id.to_owned()));
+                                if let (Some(owner), Some(linked)) =
+                                    (self.model_index(ty), node.get("id").and_then(Value::as_str))
+                                {
+                                    owners
+                                        .entry((owner, id.to_owned()))
+                                        .or_default()
+                                        .insert(format!("{}:{linked}", shape.model.name));
                                 }
                             }
                         }
@@ -520,7 +547,7 @@ impl Engine<'_> {
                 }
             }
         }
-        Ok(owners.into_iter().collect())
+        Ok(owners)
     }
 
     fn model_index(&self, name: &str) -> Option<usize> {
