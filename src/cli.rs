@@ -162,6 +162,10 @@ pub struct SyncArgs {
     /// --dry-run: plan that full pass).
     #[arg(long)]
     pub full: bool,
+    /// Read the destination completely, rewrite the acknowledgements from what it holds, and
+    /// write exactly what differs (after a lost store, an interruption, an edit there).
+    #[arg(long, conflicts_with_all = ["full", "dry_run"])]
+    pub repair: bool,
     /// Plan only: read the source, print the plan, write nothing to the destination.
     #[arg(long)]
     pub dry_run: bool,

@@ -25,6 +25,8 @@ pub fn run(args: SyncArgs, output: Output) -> anyhow::Result<Exit> {
         RunMode::DryRun
     } else if args.full {
         RunMode::Full
+    } else if args.repair {
+        RunMode::Repair
     } else {
         RunMode::Incremental
     };

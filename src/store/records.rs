@@ -87,6 +87,8 @@ pub enum RunMode {
     Incremental,
     Full,
     DryRun,
+    /// `sync --repair`: acknowledgements rewritten from the destination, then what differs.
+    Repair,
 }
 
 impl RunMode {
@@ -95,6 +97,7 @@ impl RunMode {
             RunMode::Incremental => "incremental",
             RunMode::Full => "full",
             RunMode::DryRun => "dry-run",
+            RunMode::Repair => "repair",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod canonical;
 mod compat;
 pub mod progress;
 pub mod read;
+mod repair;
 mod run;
 pub mod shape;
 mod verify;

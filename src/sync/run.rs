@@ -142,7 +142,31 @@ pub(super) async fn run(
     let dest = endpoint_client(&config.destination)?;
     let schemas = prepare(&source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
+    let mut opts = opts;
+    // A run that did not finish (killed, stopped, failed) may have left the destination in
+    // states no acknowledgement describes (a round's version in a draft, targets taken from
+    // their owners): the next incremental run compares the destination first.
+    if opts.mode == RunMode::Incremental {
+        if let Some(previous) = store.checkpoint()? {
+            info!(
+                previous = previous.run,
+                phase = %previous.phase,
+                "the previous run did not finish: this run repairs"
+            );
+            opts.mode = RunMode::Repair;
+        }
+    }
     let run_id = store.next_run_id()?;
+    // A repair first makes the acknowledgements say what the destination holds; the run then
+    // writes what differs, like any incremental run.
+    if opts.mode == RunMode::Repair {
+        let found = super::repair::reconcile(&prepared, store, &source, &dest).await?;
+        info!(
+            run = run_id,
+            differences = found,
+            "repair: destination compared"
+        );
+    }
     let mut record = RunRecord {
         id: run_id,
         started_at: now_ms(),
@@ -182,6 +206,7 @@ pub(super) async fn run(
             ..Default::default()
         },
         phase_writes: Vec::new(),
+        touched: Vec::new(),
     };
     let result = engine.run_phases().await;
     let plan_text = match &result {
@@ -262,6 +287,8 @@ struct Engine<'a> {
     checkpoint: Checkpoint,
     /// Writes per phase, in the order phases ran: logged once per phase at the end.
     phase_writes: Vec<(String, usize)>,
+    /// Entries published or unpublished in the destination since the last side-effect check.
+    touched: Vec<(usize, String)>,
 }
 
 impl Engine<'_> {
@@ -318,7 +345,9 @@ impl Engine<'_> {
         }
         work.extend(republish);
         self.apply_edges(&work, true).await?;
+        self.restore_taken(&work).await?;
         self.apply_draft_publication(&work).await?;
+        self.check_side_effects().await?;
         self.apply_deletions(&deletions).await?;
         for (phase, writes) in &self.phase_writes {
             info!(phase = %phase, writes, "phase done");
@@ -326,10 +355,222 @@ impl Engine<'_> {
         Ok(None)
     }
 
+    /// Publishing an entry publishes its relations from both sides: the entries linking to it
+    /// in the destination's draft (a speaker's `talks`, an event's `talks`) then show it in
+    /// their published versions too, whether the source's do or not. After the publications,
+    /// the owners of links to every entry published or unpublished are compared with the
+    /// destination (stage by stage, relations only) and republished where they differ; the
+    /// republished ones are checked in turn, a few times at most.
+    async fn check_side_effects(&mut self) -> Result<(), SyncError> {
+        for _ in 0..4 {
+            let touched = std::mem::take(&mut self.touched);
+            if touched.is_empty() || self.prepared.stages.is_empty() {
+                break;
+            }
+            let mut checks = Vec::new();
+            for ((m, id), linked) in self.owners_of(&touched).await? {
+                if self.dest_id(m, &id).is_none()
+                    || !self
+                        .store
+                        .has_snapshot(&self.prepared.shapes[m].model.name, &id)?
+                {
+                    continue;
+                }
+                // Publishing a linked entry to a stage shows the owner's draft link in that stage:
+                // only an owner whose draft links it and whose version in a stage the entry is
+                // in does not (or the reverse) can differ.
+                let (_, entry) = self.load(m, &id)?;
+                let holds = |v: &Version, t: &String| v.edges.values().any(|l| l.contains(t));
+                let mut affected = false;
+                for t in &linked {
+                    let (ty, tid) = t.split_once(':').unwrap_or(("", t));
+                    let Some(tm) = self.model_index(ty) else {
+                        continue;
+                    };
+                    let Ok((_, target)) = self.load(tm, tid) else {
+                        continue;
+                    };
+                    affected |= entry.stages.iter().any(|(stage, v)| {
+                        target.stages.contains_key(stage) && holds(v, t) != holds(&entry.draft, t)
+                    });
+                }
+                if affected {
+                    let mut w = Work::new(m, id, Vec::new());
+                    w.check = true;
+                    checks.push(w);
+                }
+            }
+            let republish = self.check_published(&checks).await?;
+            if republish.is_empty() {
+                break;
+            }
+            self.apply_rounds(&republish).await?;
+            self.apply_edges(&republish, true).await?;
+            self.restore_taken(&republish).await?;
+            self.apply_draft_publication(&republish).await?;
+        }
+        self.touched.clear();
+        Ok(())
+    }
+
+    /// A round writes a non-draft version into the destination's draft. Where that version
+    /// holds targets of a relation whose targets have one owner (an event's `talks`, a
+    /// conference's `events`), writing it took them from their draft owners, and writing the
+    /// draft afterwards does not give them back. Once the drafts are written, the draft
+    /// relations of those targets' owners in the source are written again.
+    async fn restore_taken(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        let mut taken = std::collections::BTreeSet::new();
+        for w in work.iter().filter(|w| w.drafts) {
+            let shape = &self.prepared.shapes[w.model];
+            let (_, entry) = self.load(w.model, &w.id)?;
+            for f in &shape.owned {
+                let single_owner = f.relation().is_some_and(|r| {
+                    matches!(
+                        r.cardinality,
+                        crate::model::Cardinality::OneToMany | crate::model::Cardinality::OneToOne
+                    )
+                });
+                if !single_owner {
+                    continue;
+                }
+                let draft = entry.draft.edges.get(&f.name);
+                for t in entry
+                    .stages
+                    .values()
+                    .filter_map(|v| v.edges.get(&f.name))
+                    .flatten()
+                {
+                    if draft.is_some_and(|d| d.contains(t)) {
+                        continue;
+                    }
+                    if let Some((ty, id)) = t.split_once(':') {
+                        if let Some(m) = self.model_index(ty) {
+                            taken.insert((m, id.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let taken: Vec<(usize, String)> = taken.into_iter().collect();
+        let mut restore = Vec::new();
+        for (m, id) in self.owners_of(&taken).await?.into_keys() {
+            if self.dest_id(m, &id).is_some()
+                && self
+                    .store
+                    .has_snapshot(&self.prepared.shapes[m].model.name, &id)?
+            {
+                let mut w = Work::new(m, id, Vec::new());
+                w.edges = Some(Sel::Draft);
+                restore.push(w);
+            }
+        }
+        self.apply_edges(&restore, false).await
+    }
+
+    /// The synced entries (model, source id) whose own relations link to one of `entries` in
+    /// the source, in any synced stage: read from the source through the reverse fields.
+    async fn owners_of(
+        &self,
+        entries: &[(usize, String)],
+    ) -> Result<BTreeMap<(usize, String), std::collections::BTreeSet<String>>, SyncError> {
+        let mut owners: BTreeMap<(usize, String), std::collections::BTreeSet<String>> =
+            BTreeMap::new();
+        let stages: Vec<String> = std::iter::once("DRAFT".to_string())
+            .chain(self.prepared.stages.iter().cloned())
+            .collect();
+        for (m, shape) in self.prepared.shapes.iter().enumerate() {
+            let fields: Vec<&crate::model::Field> = shape
+                .reverse
+                .iter()
+                .copied()
+                .filter(|f| {
+                    f.relation()
+                        .is_some_and(|r| r.targets.iter().any(|t| self.model_index(t).is_some()))
+                })
+                .collect();
+            if fields.is_empty() {
+                continue;
+            }
+            let mut ids: Vec<&String> = entries
+                .iter()
+                .filter(|(mm, _)| *mm == m)
+                .map(|(_, id)| id)
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let selection: Vec<String> = fields
+                .iter()
+                .map(|f| super::shape::selection(f, self.prepared.content))
+                .collect();
+            for chunk in ids.chunks(super::read::PAGE_SIZE) {
+                for stage in &stages {
+                    let query = format!(
+                        "query StagesyncOwners($ids: [ID!]) {{ list: {}(where: {{ id_in: $ids }}, stage: {stage}, first: {}) {{ id {} }} }}",
+                        shape.model.plural,
+                        super::read::PAGE_SIZE,
+                        selection.join(" "),
+                    );
+                    let response = self
+                        .source
+                        .graphql(&query, json!({ "ids": chunk }), Idempotency::Safe)
+                        .await
+                        .map_err(|source| {
+                            SyncError::client(self.source.name().to_owned(), source)
+                        })?;
+                    for node in response
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("list"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        for f in &fields {
+                            let targets = match node.get(&f.name) {
+                                Some(Value::Array(list)) => list.clone(),
+                                Some(Value::Null) | None => Vec::new(),
+                                Some(one) => vec![one.clone()],
+                            };
+                            for t in targets {
+                                let (Some(ty), Some(id)) = (
+                                    t.get("__typename").and_then(Value::as_str),
+                                    t.get("id").and_then(Value::as_str),
+                                ) else {
+                                    continue;
+                                };
+                                if let (Some(owner), Some(linked)) =
+                                    (self.model_index(ty), node.get("id").and_then(Value::as_str))
+                                {
+                                    owners
+                                        .entry((owner, id.to_owned()))
+                                        .or_default()
+                                        .insert(format!("{}:{linked}", shape.model.name));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(owners)
+    }
+
+    fn model_index(&self, name: &str) -> Option<usize> {
+        self.prepared
+            .shapes
+            .iter()
+            .position(|s| s.model.name == name)
+    }
+
     async fn read_model(&mut self, m: usize) -> Result<(Vec<Work>, HashSet<String>), SyncError> {
         let shape = &self.prepared.shapes[m];
         let name = shape.model.name.clone();
-        let full = self.opts.full || self.prepared.full_models.contains(&name);
+        // A repair's acknowledgements come from the destination itself: nothing to redo blindly.
+        let full = self.opts.full
+            || (self.prepared.full_models.contains(&name) && self.opts.mode != RunMode::Repair);
         let query = &self.prepared.queries[m];
         let locales = self.prepared.locales_for(shape);
         self.set_phase("read", &name)?;
@@ -1206,6 +1447,7 @@ impl Engine<'_> {
         match &op.kind {
             OpKind::Publish { to, .. } => {
                 self.record.models[m].published += 1;
+                self.touched.push((m, op.source_id.clone()));
                 for stage in to {
                     if let Some(v) = entry.stages.get(stage) {
                         set_stage(&mut record.acked, configured, stage, Some(key(v)));
@@ -1214,6 +1456,7 @@ impl Engine<'_> {
             }
             OpKind::Unpublish { from, .. } => {
                 self.record.models[m].unpublished += 1;
+                self.touched.push((m, op.source_id.clone()));
                 for stage in from {
                     set_stage(&mut record.acked, configured, stage, None);
                 }
@@ -1470,7 +1713,12 @@ fn held(acked: &Acked, configured: &[String]) -> BTreeMap<String, Option<Version
 
 /// Records that the destination holds `version` in `stage`, or (`None`) no longer holds the
 /// entry there.
-fn set_stage(acked: &mut Acked, configured: &[String], stage: &str, version: Option<VersionKey>) {
+pub(super) fn set_stage(
+    acked: &mut Acked,
+    configured: &[String],
+    stage: &str,
+    version: Option<VersionKey>,
+) {
     let mut stages = acked.stages.take().unwrap_or_else(|| configured.to_vec());
     stages.retain(|s| s != stage);
     acked.published.retain(|a| a.stage != stage);
@@ -1489,7 +1737,7 @@ fn set_stage(acked: &mut Acked, configured: &[String], stage: &str, version: Opt
 
 /// Sets the publication hashes to describe what the destination holds, when every stage's
 /// version there is known; else clears them (the planner then goes stage by stage).
-fn refresh_publication(acked: &mut Acked, configured: &[String]) {
+pub(super) fn refresh_publication(acked: &mut Acked, configured: &[String]) {
     let known: Option<BTreeMap<String, VersionKey>> = match acked.stages {
         Some(_) => held(acked, configured)
             .into_iter()

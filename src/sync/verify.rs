@@ -14,7 +14,7 @@ use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
 use crate::model::rich_text::map_ast_references;
-use crate::store::Store;
+use crate::store::{Hash, Store};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Difference {
@@ -46,13 +46,60 @@ pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyRepo
         dest: d?,
     };
     let prepared = Prepared::new(config, None, &schemas)?;
+    Ok(compare_sides(&prepared, &source, &dest, store)
+        .await?
+        .report)
+}
+
+/// How one source entry compares with the destination: what `sync --repair` rewrites the
+/// store's acknowledgements from.
+#[derive(Debug, Clone)]
+pub(crate) struct Matched {
+    pub source: Entry,
+    /// The destination entry it matches (by identity key, or the store for `id`-matched
+    /// models and assets); `None`: missing there.
+    pub dest_id: Option<String>,
+    /// The content / edges hash of the source version (the draft's, else a stage's) that the
+    /// destination's draft holds; `None`: none of them (an interrupted round leaves a
+    /// published version in the draft).
+    pub draft_content: Option<Hash>,
+    pub draft_edges: Option<Hash>,
+    /// Locales the destination's draft holds.
+    pub dest_locales: Vec<String>,
+    /// Non-draft stages the destination holds the entry in, each with whether the version
+    /// there equals the source's version in that stage.
+    pub dest_stages: Vec<(String, bool)>,
+}
+
+/// The result of reading both sides completely: the differences, and per model (in the order
+/// of `prepared.shapes`) every source entry with what the destination holds of it.
+pub(crate) struct Comparison {
+    pub report: VerifyReport,
+    pub entries: Vec<Vec<Matched>>,
+}
+
+/// Which part of a version a difference is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Content,
+    Edges,
+}
+
+/// The one comparison behind `verify` and `sync --repair`: reads every synced model of both
+/// sides (pages of 100, every synced stage and locale) and compares them entry by entry.
+pub(crate) async fn compare_sides(
+    prepared: &Prepared<'_>,
+    source: &Client,
+    dest: &Client,
+    store: Option<&Store>,
+) -> Result<Comparison, SyncError> {
     let mut src_entries = Vec::new();
     let mut dst_entries = Vec::new();
     for (m, shape) in prepared.shapes.iter().enumerate() {
         let locales = prepared.locales_for(shape);
         src_entries.push(
             read_all(
-                &source,
+                source,
                 &prepared.queries[m],
                 shape,
                 &locales,
@@ -62,7 +109,7 @@ pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyRepo
         );
         dst_entries.push(
             read_all(
-                &dest,
+                dest,
                 &prepared.queries[m],
                 shape,
                 &locales,
@@ -116,19 +163,34 @@ pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyRepo
         }
         pairs.push(list);
     }
+    // A rich-text reference to an entry deleted since (on both sides, by the same deletion)
+    // names no entry on either side: both read as `<missing>`.
+    let model_of = |ty: &str| prepared.shapes.iter().position(|s| s.model.name == ty);
     let map_target = |t: &str| -> String {
         let (ty, id) = t.split_once(':').unwrap_or(("", t));
         match dest_to_source.get(&(ty.to_owned(), id.to_owned())) {
             Some(s) => format!("{ty}:{s}"),
+            None if model_of(ty).is_some_and(|m| !dst_entries[m].contains_key(id)) => {
+                format!("{ty}:<missing>")
+            }
             None => format!("{ty}:<destination-only {id}>"),
+        }
+    };
+    let map_source = |t: &str| -> String {
+        let (ty, id) = t.split_once(':').unwrap_or(("", t));
+        match model_of(ty) {
+            Some(m) if !src_entries[m].contains_key(id) => format!("{ty}:<missing>"),
+            _ => t.to_owned(),
         }
     };
     let mut differences = Vec::new();
     let mut models = Vec::new();
+    let mut entries = Vec::new();
     for (m, shape) in prepared.shapes.iter().enumerate() {
         let name = &shape.model.name;
         models.push((name.clone(), src_entries[m].len(), dst_entries[m].len()));
         let mut matched = BTreeSet::new();
+        let mut list = Vec::new();
         for (sid, did) in &pairs[m] {
             let diff = |stage: &str, what: String| Difference {
                 model: name.clone(),
@@ -136,30 +198,81 @@ pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyRepo
                 stage: stage.to_owned(),
                 what,
             };
+            let s = &src_entries[m][sid];
+            let mut state = Matched {
+                source: s.clone(),
+                dest_id: did.clone(),
+                draft_content: None,
+                draft_edges: None,
+                dest_locales: Vec::new(),
+                dest_stages: Vec::new(),
+            };
             let Some(did) = did else {
                 differences.push(diff("DRAFT", "missing in the destination".into()));
+                list.push(state);
                 continue;
             };
             matched.insert(did.clone());
-            let s = &src_entries[m][sid];
             let d = &dst_entries[m][did];
-            compare(&s.draft, &d.draft, &map_target, &mut |w| {
-                differences.push(diff("DRAFT", w))
-            });
+            let (mut content, mut edges) = (true, true);
+            compare(
+                &s.draft,
+                &d.draft,
+                &map_target,
+                &map_source,
+                &mut |part, w| {
+                    match part {
+                        Part::Content => content = false,
+                        Part::Edges => edges = false,
+                    }
+                    differences.push(diff("DRAFT", w))
+                },
+            );
+            state.draft_content = content.then(|| s.draft.content_hash());
+            state.draft_edges = edges.then(|| s.draft.edges_hash());
+            for v in s.stages.values() {
+                let (mut content, mut edges) = (true, true);
+                compare(
+                    v,
+                    &d.draft,
+                    &map_target,
+                    &map_source,
+                    &mut |part, _| match part {
+                        Part::Content => content = false,
+                        Part::Edges => edges = false,
+                    },
+                );
+                if content && state.draft_content.is_none() {
+                    state.draft_content = Some(v.content_hash());
+                }
+                if edges && state.draft_edges.is_none() {
+                    state.draft_edges = Some(v.edges_hash());
+                }
+            }
+            state.dest_locales = d.draft.locales.keys().cloned().collect();
             let stages: BTreeSet<&String> = s.stages.keys().chain(d.stages.keys()).collect();
             for stage in stages {
                 match (s.stages.get(stage), d.stages.get(stage)) {
                     (Some(a), Some(b)) => {
-                        compare(a, b, &map_target, &mut |w| differences.push(diff(stage, w)))
+                        let mut same = true;
+                        compare(a, b, &map_target, &map_source, &mut |_, w| {
+                            same = false;
+                            differences.push(diff(stage, w))
+                        });
+                        state.dest_stages.push((stage.clone(), same));
                     }
                     (Some(_), None) => {
                         differences.push(diff(stage, "not in this stage in the destination".into()))
                     }
-                    (None, Some(_)) => differences
-                        .push(diff(stage, "in this stage only in the destination".into())),
+                    (None, Some(_)) => {
+                        differences
+                            .push(diff(stage, "in this stage only in the destination".into()));
+                        state.dest_stages.push((stage.clone(), false));
+                    }
                     (None, None) => {}
                 }
             }
+            list.push(state);
         }
         for did in dst_entries[m].keys() {
             if !matched.contains(did) {
@@ -171,10 +284,14 @@ pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyRepo
                 });
             }
         }
+        entries.push(list);
     }
-    Ok(VerifyReport {
-        models,
-        differences,
+    Ok(Comparison {
+        report: VerifyReport {
+            models,
+            differences,
+        },
+        entries,
     })
 }
 
@@ -182,15 +299,19 @@ fn compare(
     a: &Version,
     b: &Version,
     map_target: &dyn Fn(&str) -> String,
-    report: &mut dyn FnMut(String),
+    map_source: &dyn Fn(&str) -> String,
+    report: &mut dyn FnMut(Part, String),
 ) {
     for (k, v) in &a.fields {
         if b.fields.get(k) != Some(v) {
-            report(format!(
-                "field {k}: source {} destination {}",
-                short(v),
-                b.fields.get(k).map_or("(absent)".into(), short)
-            ));
+            report(
+                Part::Content,
+                format!(
+                    "field {k}: source {} destination {}",
+                    short(v),
+                    b.fields.get(k).map_or("(absent)".into(), short)
+                ),
+            );
         }
     }
     let locales: BTreeSet<&String> = a.locales.keys().chain(b.locales.keys()).collect();
@@ -199,39 +320,51 @@ fn compare(
             (Some(x), Some(y)) => {
                 for (k, v) in x {
                     if y.get(k) != Some(v) {
-                        report(format!(
-                            "field {k}[{l}]: source {} destination {}",
-                            short(v),
-                            y.get(k).map_or("(absent)".into(), short)
-                        ));
+                        report(
+                            Part::Content,
+                            format!(
+                                "field {k}[{l}]: source {} destination {}",
+                                short(v),
+                                y.get(k).map_or("(absent)".into(), short)
+                            ),
+                        );
                     }
                 }
             }
-            (Some(_), None) => report(format!("localization {l} missing in the destination")),
-            (None, Some(_)) => report(format!("localization {l} only in the destination")),
+            (Some(_), None) => report(
+                Part::Content,
+                format!("localization {l} missing in the destination"),
+            ),
+            (None, Some(_)) => report(
+                Part::Content,
+                format!("localization {l} only in the destination"),
+            ),
             (None, None) => {}
         }
     }
     let b_embedded = b.embedded();
     for (k, ast) in a.embedded() {
-        let mut to_source = |ty: &str, id: &str| -> Result<String, ()> {
-            let mapped = map_target(&format!("{ty}:{id}"));
-            Ok(mapped
-                .split_once(':')
-                .map_or(mapped.clone(), |(_, s)| s.to_owned()))
+        let mut to_source = |ty: &str, id: &str| id_only(map_target(&format!("{ty}:{id}")));
+        let mut in_source = |ty: &str, id: &str| id_only(map_source(&format!("{ty}:{id}")));
+        let Ok(ast) = map_ast_references(ast, &mut in_source) else {
+            continue;
         };
+        let ast = &ast;
         let mapped = b_embedded
             .get(&k)
             .and_then(|d| map_ast_references(d, &mut to_source).ok());
         if mapped.as_ref() != Some(ast) {
-            report(format!(
-                "rich text {k}: source {} destination {}",
-                short(ast),
-                mapped
-                    .as_ref()
-                    .or_else(|| b.fields.get(&k))
-                    .map_or("(absent)".into(), short)
-            ));
+            report(
+                Part::Edges,
+                format!(
+                    "rich text {k}: source {} destination {}",
+                    short(ast),
+                    mapped
+                        .as_ref()
+                        .or_else(|| b.fields.get(&k))
+                        .map_or("(absent)".into(), short)
+                ),
+            );
         }
     }
     for (k, targets) in &a.edges {
@@ -241,13 +374,21 @@ fn compare(
             .map(|t| t.iter().map(|x| map_target(x)).collect())
             .unwrap_or_default();
         if &mapped != targets {
-            report(format!(
-                "relation {k}: source {targets:?} destination {mapped:?}"
-            ));
+            report(
+                Part::Edges,
+                format!("relation {k}: source {targets:?} destination {mapped:?}"),
+            );
         }
     }
     // Asset files live at different URLs on each side (`file` is not compared); their
     // metadata fields are.
+}
+
+/// `Type:id` → `id`.
+fn id_only(mapped: String) -> Result<String, ()> {
+    Ok(mapped
+        .split_once(':')
+        .map_or(mapped.clone(), |(_, s)| s.to_owned()))
 }
 
 fn short(v: &serde_json::Value) -> String {
@@ -262,7 +403,7 @@ fn short(v: &serde_json::Value) -> String {
     }
 }
 
-async fn read_all(
+pub(super) async fn read_all(
     client: &Client,
     query: &str,
     shape: &super::shape::Shape<'_>,

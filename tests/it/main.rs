@@ -5,6 +5,7 @@
 mod checkpoints;
 mod cli;
 mod common;
+mod converge;
 mod daemon;
 mod demo;
 mod emulator;
@@ -12,6 +13,7 @@ mod emulator_schema;
 mod fastpath;
 mod fields;
 mod harness;
+mod kill;
 mod model;
 mod resilience;
 mod richtext;

@@ -302,7 +302,12 @@ async fn killed_between_stage_rounds_the_rerun_finishes_them() {
             .await
             .unwrap()
             .unwrap();
-        assert!(!status.success(), "the run died at {crash}");
+        // A rerun after an unfinished run repairs first and may find a batch's work done, so
+        // only the first run is sure to reach its crash point.
+        assert!(
+            !status.success() || crash != "publication:1",
+            "the run died at {crash}"
+        );
     }
     pair.ok(&["sync"]).await;
     pair.verify_passes().await;
