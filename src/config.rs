@@ -42,6 +42,7 @@ struct RawConfig {
     destination: RawEndpoint,
     state_dir: Option<PathBuf>,
     schedule: Option<String>,
+    repair_schedule: Option<String>,
     models: Option<Vec<String>>,
     #[serde(default)]
     skip_models: Vec<String>,
@@ -148,6 +149,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// The daemon's cron schedule, parsed.
     pub schedule: Option<Schedule>,
+    /// When the daemon runs a repair (`sync --repair`) on its own: [`DEFAULT_REPAIR_SCHEDULE`]
+    /// unless set; `repair_schedule = "off"` turns it off.
+    pub repair_schedule: Option<Schedule>,
     /// `None` = every model.
     pub models: Option<Vec<String>>,
     pub skip_models: Vec<String>,
@@ -190,6 +194,13 @@ impl Config {
 
         let state_dir = self::state_dir(state_dir, raw.state_dir.as_deref());
         let schedule = schedule(raw.schedule.as_deref(), &mut problems);
+        let repair_schedule = match raw.repair_schedule.as_deref() {
+            Some("off") => None,
+            Some(expr) => Schedule::parse(expr)
+                .map_err(|e| problems.push(format!("repair_schedule: {e} (or \"off\")")))
+                .ok(),
+            None => Some(Schedule::parse(DEFAULT_REPAIR_SCHEDULE).expect("a valid default")),
+        };
 
         if raw.models.as_ref().is_some_and(Vec::is_empty) {
             problems.push(
@@ -290,6 +301,7 @@ impl Config {
                 destination,
                 state_dir,
                 schedule,
+                repair_schedule,
                 models: raw.models,
                 skip_models: raw.skip_models,
                 stages,
@@ -431,6 +443,9 @@ fn unquoted(message: &str) -> String {
     }
     out
 }
+
+/// The daemon's repair pass, by default: every day at 03:00 UTC.
+pub const DEFAULT_REPAIR_SCHEDULE: &str = "0 0 3 * * *";
 
 fn schedule(expr: Option<&str>, problems: &mut Vec<String>) -> Option<Schedule> {
     match Schedule::parse(expr?) {
@@ -856,6 +871,23 @@ mod tests {
     fn the_schedule_is_parsed_once_into_a_schedule() {
         let c = parse(&format!("schedule = \"0 */15 * * * *\"\n{}", endpoints(""))).unwrap();
         assert_eq!(c.schedule.unwrap().expr(), "0 */15 * * * *");
+        assert_eq!(
+            c.repair_schedule.unwrap().expr(),
+            DEFAULT_REPAIR_SCHEDULE,
+            "a repair once a day unless said otherwise"
+        );
+        let c = parse(&format!("repair_schedule = \"off\"\n{}", endpoints(""))).unwrap();
+        assert!(c.repair_schedule.is_none());
+        let c = parse(&format!(
+            "repair_schedule = \"0 30 2 * * SUN\"\n{}",
+            endpoints("")
+        ))
+        .unwrap();
+        assert_eq!(c.repair_schedule.unwrap().expr(), "0 30 2 * * SUN");
+        let err = parse(&format!("repair_schedule = \"daily\"\n{}", endpoints("")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("repair_schedule:"), "{err}");
         let err = parse(&format!("schedule = \"*/5 * * * *\"\n{}", endpoints("")))
             .unwrap_err()
             .to_string();

@@ -142,6 +142,7 @@ pub async fn run(config: Config, config_path: &Path) -> Result<(), DaemonError> 
     });
     let opts = service::ServiceOptions {
         schedule,
+        repair_schedule: config.repair_schedule.clone(),
         retry: crate::hygraph::retry::Backoff::new(config.retry_initial, config.retry_max),
         socket: control::socket_path(&config.state_dir),
         stop_timeout: STOP_TIMEOUT,

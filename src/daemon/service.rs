@@ -23,6 +23,9 @@ use crate::store::{RunMode, RunRecord, RunStatus, Store};
 /// How the loop is set up; everything the binary reads from config and environment.
 pub struct ServiceOptions {
     pub schedule: Schedule,
+    /// When to run a repair (`sync --repair`) on its own; `None`: only after a run that did not
+    /// end cleanly.
+    pub repair_schedule: Option<Schedule>,
     pub retry: Backoff,
     pub socket: std::path::PathBuf,
     /// How long a stop waits for the current run to reach a safe point before abandoning it.
@@ -63,20 +66,14 @@ pub async fn serve(
 
     // The cron job only reports ticks; deciding what a tick means is this loop's job.
     let (tick_tx, mut ticks) = mpsc::channel::<()>(1);
+    let (repair_tx, mut repair_ticks) = mpsc::channel::<()>(1);
     let mut scheduler = JobScheduler::new()
         .await
         .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    let job = Job::new_async(opts.schedule.expr(), move |_, _| {
-        let tick_tx = tick_tx.clone();
-        Box::pin(async move {
-            let _ = tick_tx.try_send(());
-        })
-    })
-    .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    scheduler
-        .add(job)
-        .await
-        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    add_job(&scheduler, &opts.schedule, tick_tx).await?;
+    if let Some(repair) = &opts.repair_schedule {
+        add_job(&scheduler, repair, repair_tx).await?;
+    }
     scheduler
         .start()
         .await
@@ -92,6 +89,9 @@ pub async fn serve(
     tracing::info!(socket = %opts.socket.display(), schedule = opts.schedule.expr(), "daemon ready");
 
     let mut running: Option<Running> = None;
+    // Set after a run that completed with failed entries: the next run compares the destination
+    // first. (An interrupted or failed run leaves its checkpoint, and the engine repairs then.)
+    let mut repair_next = false;
     let mut retry_at: Option<(tokio::time::Instant, RunMode)> = None;
     let mut watchdog = opts.watchdog.map(|period| {
         let mut interval = tokio::time::interval(period);
@@ -131,7 +131,22 @@ pub async fn serve(
                 } else {
                     // A tick during a retry wait is the retry, in the failed run's mode.
                     let mode = retry_at.take().map_or(RunMode::Incremental, |(_, m)| m);
+                    let mode = if std::mem::take(&mut repair_next) { merge(Some(mode), RunMode::Repair) } else { mode };
                     running = Some(start(&runner, &state, mode, "schedule"));
+                }
+            }
+            Some(()) = repair_ticks.recv() => {
+                if running.is_some() {
+                    let queued = set(&state, |s| {
+                        let mode = merge(s.queued, RunMode::Repair);
+                        s.queued = Some(mode);
+                        mode
+                    });
+                    tracing::info!(mode = queued.as_str(), "scheduled repair queued behind the run in progress");
+                } else {
+                    retry_at = None;
+                    repair_next = false;
+                    running = Some(start(&runner, &state, RunMode::Repair, "repair schedule"));
                 }
             }
             Some(command) = triggers.recv() => {
@@ -163,6 +178,10 @@ pub async fn serve(
             }
             outcome = wait(&mut running) => {
                 let run = running.take().expect("wait() resolves only with a run");
+                repair_next = matches!(
+                    &outcome,
+                    Ok(RunRecord { status: RunStatus::CompletedWithFailures(_), .. })
+                );
                 if let Some(retry) = finish(&store, &state, &mut opts.retry, run, outcome) {
                     retry_at = Some(retry);
                 }
@@ -216,9 +235,32 @@ fn set<T>(state: &Mutex<DaemonState>, f: impl FnOnce(&mut DaemonState) -> T) -> 
     f(&mut guard)
 }
 
+/// Adds a cron job that only reports its ticks on `tx`.
+async fn add_job(
+    scheduler: &JobScheduler,
+    schedule: &Schedule,
+    tx: mpsc::Sender<()>,
+) -> Result<(), DaemonError> {
+    let job = Job::new_async(schedule.expr(), move |_, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            let _ = tx.try_send(());
+        })
+    })
+    .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    scheduler
+        .add(job)
+        .await
+        .map(|_| ())
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))
+}
+
+/// Two asks for a run become the one that does the most: full, then repair, then incremental.
 fn merge(queued: Option<RunMode>, asked: RunMode) -> RunMode {
     if queued == Some(RunMode::Full) {
         RunMode::Full
+    } else if queued == Some(RunMode::Repair) && asked != RunMode::Full {
+        RunMode::Repair
     } else {
         asked
     }
@@ -411,6 +453,8 @@ mod tests {
         store: Store,
         duration: Duration,
         failures_left: AtomicUsize,
+        /// Runs that complete with a failed entry, after the failures.
+        partial_left: AtomicUsize,
         active: Arc<AtomicUsize>,
         max_active: Arc<AtomicUsize>,
         modes: Arc<Mutex<Vec<RunMode>>>,
@@ -423,11 +467,17 @@ mod tests {
                 store: store.clone(),
                 duration,
                 failures_left: AtomicUsize::new(failures),
+                partial_left: AtomicUsize::new(0),
                 active: Arc::default(),
                 max_active: Arc::default(),
                 modes: Arc::default(),
                 cancelled: Arc::default(),
             })
+        }
+        fn with_partial(store: &Store, duration: Duration, partial: usize) -> Arc<FakeRunner> {
+            let runner = FakeRunner::new(store, duration, 0);
+            runner.partial_left.store(partial, Ordering::SeqCst);
+            runner
         }
         fn modes(&self) -> Vec<RunMode> {
             self.modes.lock().unwrap().clone()
@@ -445,6 +495,11 @@ mod tests {
                 .failures_left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
+            let partial = !fail
+                && self
+                    .partial_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
             let active = self.active.clone();
             let max_active = self.max_active.clone();
             let modes = self.modes.clone();
@@ -483,7 +538,11 @@ mod tests {
                     started_at: Utc::now().timestamp_millis(),
                     finished_at: Some(Utc::now().timestamp_millis()),
                     mode: request.mode,
-                    status: RunStatus::Succeeded,
+                    status: if partial {
+                        RunStatus::CompletedWithFailures(1)
+                    } else {
+                        RunStatus::Succeeded
+                    },
                     models: vec![ModelCounts {
                         model: "Talk".into(),
                         read: 1,
@@ -509,6 +568,7 @@ mod tests {
     fn options(dir: &std::path::Path, schedule: &str, retry: Duration) -> ServiceOptions {
         ServiceOptions {
             schedule: Schedule::parse(schedule).unwrap(),
+            repair_schedule: None,
             retry: Backoff::new(retry, retry),
             socket: dir.join(control::SOCKET_NAME),
             stop_timeout: Duration::from_secs(5),
@@ -575,6 +635,61 @@ mod tests {
     }
 
     const NEVER_SOON: &str = "0 0 0 1 1 *";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repair_runs_on_its_own_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .set_last_success(Utc::now().timestamp_millis())
+            .unwrap();
+        let runner = FakeRunner::new(&store, Duration::from_millis(10), 0);
+        let mut opts = options(dir.path(), NEVER_SOON, Duration::from_secs(60));
+        opts.repair_schedule = Some(Schedule::parse("* * * * * *").unwrap());
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(store.clone(), runner.clone(), opts, stop_rx));
+        until("a scheduled repair", || !runner.modes().is_empty()).await;
+        assert_eq!(
+            runner.modes()[0],
+            RunMode::Repair,
+            "the repair schedule's run"
+        );
+        stop.send(true).unwrap();
+        task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_with_failed_entries_is_followed_by_a_repair() {
+        let (h, runner) = start_service(
+            "* * * * * *",
+            Duration::from_secs(60),
+            |s| FakeRunner::with_partial(s, Duration::from_millis(10), 1),
+            Some(Utc::now().timestamp_millis()),
+        );
+        until("three runs", || runner.modes().len() >= 3).await;
+        assert_eq!(
+            runner.modes()[..3],
+            [RunMode::Incremental, RunMode::Repair, RunMode::Incremental],
+            "after entries failed, the next run compares the destination first; then back to normal"
+        );
+        h.stop.send(true).unwrap();
+        h.task.await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn asks_for_runs_merge_into_the_one_that_does_most() {
+        assert_eq!(merge(None, RunMode::Repair), RunMode::Repair);
+        assert_eq!(
+            merge(Some(RunMode::Repair), RunMode::Incremental),
+            RunMode::Repair
+        );
+        assert_eq!(merge(Some(RunMode::Repair), RunMode::Full), RunMode::Full);
+        assert_eq!(merge(Some(RunMode::Full), RunMode::Repair), RunMode::Full);
+        assert_eq!(
+            merge(Some(RunMode::Incremental), RunMode::Repair),
+            RunMode::Repair
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_tick_during_a_run_is_skipped_never_overlapped() {
