@@ -97,7 +97,7 @@ pub(super) async fn random_edit(pair: &Pair, rng: &mut Rng, n: u64, files: &File
                 "Speaker" => json!({ "name": format!("speaker edit {n}"), "rating": n as f64 }),
                 "Talk" => {
                     let level = ["BEGINNER", "INTERMEDIATE", "ADVANCED"][n as usize % 3];
-                    json!({ "durationMinutes": n as i64, "recorded": n % 2 == 0, "level": level })
+                    json!({ "durationMinutes": n as i64, "recorded": n.is_multiple_of(2), "level": level })
                 }
                 _ => json!({ "seo": { "update": { "description": format!("seo {n}") } } }),
             };
