@@ -1008,7 +1008,8 @@ impl Container {
 
     fn cli_json(&self, args: &[&str], state_dir: &str) -> Value {
         let text = self.cli(args, state_dir);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"));
+        super::common::unversioned(value)
     }
 
     fn poll<T>(&self, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
