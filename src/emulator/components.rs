@@ -9,7 +9,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{ContentModel, Field, FieldKind, Scalar};
+use crate::model::{ContentModel, Field, FieldKind};
+
+use super::scalars::scalar_value;
 
 /// Key of the other locales' values inside a stored component.
 pub(crate) const LOCALIZATIONS: &str = "localizations";
@@ -315,24 +317,6 @@ impl Components<'_> {
     }
 }
 
-/// A scalar input as stored: times in UTC with milliseconds, colours in their full output form
-/// (so a colour written as `hex` and the same colour written as `rgba` are stored alike).
-pub(crate) fn scalar_value(field: &Field, value: &Value) -> Value {
-    let one = |v: &Value| match &field.kind {
-        FieldKind::Scalar {
-            scalar: Scalar::DateTime,
-        } => super::executor::normalize_time(v),
-        FieldKind::Scalar {
-            scalar: Scalar::Color,
-        } if v.is_object() => super::views::color(v.clone()),
-        _ => v.clone(),
-    };
-    match value {
-        Value::Array(items) if field.list => Value::Array(items.iter().map(one).collect()),
-        other => one(other),
-    }
-}
-
 fn where_id(value: Option<&Value>) -> Outcome<String> {
     value
         .and_then(|w| w.get("id"))
@@ -372,7 +356,7 @@ fn place(items: &[Value], position: Option<&Value>, was: Option<usize>) -> Outco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Access;
+    use crate::model::{Access, Scalar};
     use serde_json::json;
 
     fn scalar(name: &str, localized: bool) -> Field {

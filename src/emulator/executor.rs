@@ -16,7 +16,6 @@
 //!   to this one are published with those other entries.
 //! - Upload completion of an asset does not change its `updatedAt`.
 
-use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
@@ -26,34 +25,10 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{upper_first, AssetSystem, ContentModel, Field, FieldKind, Model};
 
+pub(crate) use super::context::{args_of, Ctx, Op};
 use super::filter::{self, Subject};
 use super::store::{Entry, Fields, Ref, Store, Version};
 use super::views::{batch_payload, ConnectionView, EntryView};
-
-/// What a root field does, for which model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    One,
-    Many,
-    Connection,
-    Node,
-    Create,
-    Update,
-    Upsert,
-    Delete,
-    Publish,
-    Unpublish,
-    UpdateMany { connection: bool },
-    DeleteMany { connection: bool },
-    PublishMany { connection: bool },
-    UnpublishMany { connection: bool },
-}
-
-impl Op {
-    pub fn is_mutation(self) -> bool {
-        !matches!(self, Op::One | Op::Many | Op::Connection | Op::Node)
-    }
-}
 
 /// Root field name → (operation, model index).
 pub(crate) fn root_fields(cm: &ContentModel) -> HashMap<String, (Op, usize)> {
@@ -94,22 +69,6 @@ pub(crate) fn root_fields(cm: &ContentModel) -> HashMap<String, (Op, usize)> {
     roots
 }
 
-/// Everything one request's execution needs.
-pub(crate) struct Ctx<'a> {
-    pub cm: &'a ContentModel,
-    pub roots: &'a HashMap<String, (Op, usize)>,
-    pub store: RefCell<&'a mut Store>,
-    /// `http://127.0.0.1:PORT/__emulator/assets/`: asset `url`s point here.
-    pub asset_base: &'a str,
-    pub page_cap: usize,
-    /// Error message → `extensions.code`, filled as field errors are made.
-    pub codes: RefCell<HashMap<String, String>>,
-    /// Asset uploads to start once the request is answered: (asset id, URL).
-    pub uploads: RefCell<Vec<(String, String)>>,
-    /// Root mutation field names executed (for stats).
-    pub mutation_fields: RefCell<Vec<String>>,
-}
-
 /// A field error with a machine-readable code.
 #[derive(Debug)]
 pub(crate) struct Failure {
@@ -126,47 +85,9 @@ fn failure(code: &'static str, message: impl Into<String>) -> Failure {
 
 type Outcome<T> = Result<T, Failure>;
 
-impl<'a> Ctx<'a> {
-    pub fn fail(&self, code: &str, message: String) -> FieldError {
-        self.codes
-            .borrow_mut()
-            .insert(message.clone(), code.to_string());
-        FieldError { message }
-    }
-
+impl Ctx<'_> {
     fn failure(&self, f: Failure) -> FieldError {
         self.fail(f.code, f.message)
-    }
-
-    /// `first`/`last`, checked against the page cap.
-    pub fn page_arg(
-        &self,
-        args: &Map<String, Value>,
-        name: &str,
-    ) -> Result<Option<usize>, FieldError> {
-        match args.get(name).and_then(Value::as_i64) {
-            None => Ok(None),
-            Some(n) if n < 0 => Err(self.fail(
-                "BAD_USER_INPUT",
-                format!("`{name}` must not be negative, got {n}"),
-            )),
-            Some(n) if n as usize > self.page_cap => Err(self.fail(
-                "BAD_USER_INPUT",
-                format!(
-                    "`{name}` must not be greater than {}, got {n}: page through the results with `skip` or `after`",
-                    self.page_cap
-                ),
-            )),
-            Some(n) => Ok(Some(n as usize)),
-        }
-    }
-}
-
-/// The arguments of the field being resolved, as plain JSON.
-pub(crate) fn args_of(info: &ResolveInfo<'_>) -> Map<String, Value> {
-    match serde_json::to_value(info.arguments()) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
     }
 }
 
@@ -1136,7 +1057,7 @@ impl Writer<'_> {
                         .unwrap_or(Value::Null);
                     self.component_value(field, old, value, creating)?
                 }
-                FieldKind::Scalar { .. } => super::components::scalar_value(field, value),
+                FieldKind::Scalar { .. } => super::scalars::scalar_value(field, value),
                 _ => value.clone(),
             };
             if field.localized {
@@ -1866,20 +1787,6 @@ fn merge(fields: &mut Fields, data: Option<&Value>) {
             }
             fields.insert(k.clone(), v.clone());
         }
-    }
-}
-
-pub(crate) fn normalize_time(value: &Value) -> Value {
-    match value
-        .as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-    {
-        Some(t) => Value::String(
-            t.with_timezone(&chrono::Utc)
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string(),
-        ),
-        None => value.clone(),
     }
 }
 

@@ -13,10 +13,12 @@
 //! empties the content), and asset files at `GET /__emulator/assets/<handle>`.
 
 mod components;
+mod context;
 mod dump;
 mod executor;
 mod faults;
 mod filter;
+mod scalars;
 mod schema_gen;
 mod server;
 mod stats;

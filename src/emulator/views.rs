@@ -12,8 +12,9 @@ use crate::model::{AssetSystem, ContentModel, FieldKind, Model, Scalar};
 
 use super::components::LOCALIZATIONS;
 
-use super::executor::{args_of, Ctx};
+use super::context::{args_of, Ctx};
 use super::filter::{self, Subject};
+use super::scalars::color;
 use super::store::{Entry, Ref, Version};
 
 /// One entry of `model` in one stage and locale.
@@ -635,32 +636,6 @@ fn collect_text(node: &Value, out: &mut String) {
         Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
         _ => {}
     }
-}
-
-/// A colour input (`hex` or `rgba`) or stored colour as the API shows it: `{hex rgba css}`.
-pub(crate) fn color(input: Value) -> Value {
-    let (r, g, b, a) = if let Some(rgba) = input.get("rgba") {
-        (
-            rgba.get("r").and_then(Value::as_u64).unwrap_or(0),
-            rgba.get("g").and_then(Value::as_u64).unwrap_or(0),
-            rgba.get("b").and_then(Value::as_u64).unwrap_or(0),
-            rgba.get("a").and_then(Value::as_f64).unwrap_or(1.0),
-        )
-    } else {
-        let hex = input
-            .get("hex")
-            .and_then(Value::as_str)
-            .unwrap_or("#000000")
-            .trim_start_matches('#');
-        let part =
-            |i: usize| u64::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
-        (part(0), part(2), part(4), 1.0)
-    };
-    json!({
-        "hex": format!("#{r:02x}{g:02x}{b:02x}"),
-        "rgba": {"r": r, "g": g, "b": b, "a": a},
-        "css": format!("rgba({r},{g},{b},{a})"),
-    })
 }
 
 /// A JSON object shown as a GraphQL object of `type_name`.

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+mod acks;
 mod assets;
 pub mod canonical;
 mod compat;

@@ -5,8 +5,8 @@
 //! then runs as an incremental sync, which writes exactly what differs. Not the place for the
 //! writes themselves: those are the run's phases.
 
+use super::acks::refresh_publication;
 use super::assets::Orphans;
-use super::run::refresh_publication;
 use super::verify::{compare_sides, read_all, Matched};
 use super::{Prepared, SyncError};
 use crate::hygraph::Client;

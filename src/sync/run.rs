@@ -15,7 +15,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use super::canonical::{changed_fields, publication_hashes, Entry, Version};
+use super::acks::{held, key, refresh_publication, set_stage, VersionKey};
+use super::canonical::{changed_fields, Entry, Version};
 use super::progress::Progress;
 use super::write::{
     batches, content_data, edges_data, execute, merge_data, AnswerHash, AnswerState, Op, OpKind,
@@ -26,7 +27,7 @@ use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};
 use crate::store::{
     Acked, Checkpoint, EndpointCounts, EntryFailure, Hash, ModelCounts, NodeRecord, RunMode,
-    RunRecord, RunStatus, StageAck, Store,
+    RunRecord, RunStatus, Store,
 };
 
 /// Tracked entries of one model (by index) that the source no longer has: source id and
@@ -42,13 +43,6 @@ enum Sel {
     Draft,
     /// The version the source holds in this non-draft stage.
     Stage(String),
-}
-
-/// Content and edges hashes: what tells two versions apart.
-type VersionKey = (Hash, Hash);
-
-fn key(version: &Version) -> VersionKey {
-    (version.content_hash(), version.edges_hash())
 }
 
 /// A later round of one entry: write a version, then publish it to the stages holding it.
@@ -1691,63 +1685,6 @@ fn select<'e>(entry: &'e Entry, sel: &Sel) -> &'e Version {
         Sel::Draft => &entry.draft,
         Sel::Stage(stage) => entry.stages.get(stage).unwrap_or(&entry.draft),
     }
-}
-
-/// The synced non-draft stages the destination holds an entry in, each with the version
-/// acknowledged there (`None`: unknown). An unknown stage set counts as every synced stage.
-fn held(acked: &Acked, configured: &[String]) -> BTreeMap<String, Option<VersionKey>> {
-    let stages = acked.stages.as_deref().unwrap_or(configured);
-    stages
-        .iter()
-        .filter(|s| configured.contains(s))
-        .map(|s| {
-            let version = acked
-                .published
-                .iter()
-                .find(|a| &a.stage == s)
-                .map(|a| (a.content, a.edges));
-            (s.clone(), version)
-        })
-        .collect()
-}
-
-/// Records that the destination holds `version` in `stage`, or (`None`) no longer holds the
-/// entry there.
-pub(super) fn set_stage(
-    acked: &mut Acked,
-    configured: &[String],
-    stage: &str,
-    version: Option<VersionKey>,
-) {
-    let mut stages = acked.stages.take().unwrap_or_else(|| configured.to_vec());
-    stages.retain(|s| s != stage);
-    acked.published.retain(|a| a.stage != stage);
-    if let Some((content, edges)) = version {
-        stages.push(stage.to_owned());
-        acked.published.push(StageAck {
-            stage: stage.to_owned(),
-            content,
-            edges,
-        });
-    }
-    stages.sort();
-    acked.published.sort_by(|a, b| a.stage.cmp(&b.stage));
-    acked.stages = Some(stages);
-}
-
-/// Sets the publication hashes to describe what the destination holds, when every stage's
-/// version there is known; else clears them (the planner then goes stage by stage).
-pub(super) fn refresh_publication(acked: &mut Acked, configured: &[String]) {
-    let known: Option<BTreeMap<String, VersionKey>> = match acked.stages {
-        Some(_) => held(acked, configured)
-            .into_iter()
-            .map(|(s, v)| v.map(|v| (s, v)))
-            .collect(),
-        None => None,
-    };
-    let hashes = known.map(|k| publication_hashes(&k));
-    acked.publication = hashes.map(|h| h.0);
-    acked.publication_content = hashes.map(|h| h.1);
 }
 
 /// Whether every stage the draft's write waits for holds the source's version in the
