@@ -101,7 +101,14 @@ async fn upload_new(
             let query = format!(
                 "mutation StagesyncCreateAsset($url: String!) {{ a: create{model}(data: {{ uploadUrl: $url }}) {{ id }} }}"
             );
-            let answer = graphql(dest, &query, json!({ "url": url }), source_id).await?;
+            let answer = send(
+                dest,
+                &query,
+                json!({ "url": url }),
+                source_id,
+                Idempotency::Unsafe,
+            )
+            .await?;
             let Some(id) = answer.pointer("/a/id").and_then(Value::as_str) else {
                 return Ok(Err(
                     "the destination did not return the new asset's id".into()
@@ -154,8 +161,20 @@ async fn graphql(
     variables: Value,
     source_id: &str,
 ) -> Result<Value, SyncError> {
+    send(dest, query, variables, source_id, Idempotency::Safe).await
+}
+
+/// [`graphql`] for a write that must not be sent twice: a `createAsset` retried after a lost
+/// answer would leave two assets (a lost one is adopted by its bytes on the next run instead).
+async fn send(
+    dest: &Client,
+    query: &str,
+    variables: Value,
+    source_id: &str,
+    idempotency: Idempotency,
+) -> Result<Value, SyncError> {
     let response = dest
-        .graphql(query, variables, Idempotency::Safe)
+        .graphql(query, variables, idempotency)
         .await
         .map_err(|source| SyncError::client(dest.name().to_owned(), source))?;
     if let Some(err) = response.errors.first() {
