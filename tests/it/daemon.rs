@@ -111,6 +111,19 @@ fn wait_for_notify(socket: &UnixDatagram, needle: &str, seen: &mut Vec<String>) 
     }
 }
 
+/// Waits for the daemon to exit (bounded) and returns its status with everything it logged.
+fn exit_and_log(child: &mut Child) -> (std::process::ExitStatus, String) {
+    let exit = wait_exit(child);
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    (exit, log)
+}
+
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
@@ -200,15 +213,7 @@ fn daemon_speaks_systemd_notify_answers_on_its_socket_and_stops_on_sigterm() {
     )
     .unwrap();
     wait_for_notify(&notify, "STOPPING=1", &mut seen);
-    let exit = wait_exit(&mut daemon.0);
-    let mut log = String::new();
-    daemon
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let (exit, log) = exit_and_log(&mut daemon.0);
     assert!(exit.success(), "{exit:?}\n{log}");
     // Against the stub the run fails before it is a stored run: one line says so, and why it ran.
     let log = common::strip_ansi(&log);
@@ -335,15 +340,7 @@ impl Service {
             nix::sys::signal::Signal::SIGTERM,
         )
         .unwrap();
-        let exit = wait_exit(&mut self.child.0);
-        let mut log = String::new();
-        self.child
-            .0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
+        let (exit, log) = exit_and_log(&mut self.child.0);
         assert!(exit.success(), "{exit:?}\n{log}");
         assert!(
             !log.contains(super::harness::SOURCE_TOKEN)
@@ -520,15 +517,7 @@ fn without_ca_certificates_the_daemon_fails_its_start_at_once_naming_the_fix() {
             .unwrap(),
     );
     // Before the fix it probed "builder error" until stopped: the bounded wait fails then.
-    let exit = wait_exit(&mut daemon.0);
-    let mut log = String::new();
-    daemon
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let (exit, log) = exit_and_log(&mut daemon.0);
     assert_eq!(
         exit.code(),
         Some(2),

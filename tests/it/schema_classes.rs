@@ -162,6 +162,14 @@ async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_star
         access: Access::Writable,
         embeds: Vec::new(),
     };
+    let one_way_to_talk = || {
+        FieldKind::Relation(Relation {
+            targets: vec!["Talk".into()],
+            union: None,
+            reverse: None,
+            cardinality: Cardinality::OneWay,
+        })
+    };
     let mut content = conference();
     let mut views = field(
         "views",
@@ -190,27 +198,11 @@ async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_star
         singular: "pointer".into(),
         plural: "pointers".into(),
         asset: None,
-        fields: vec![field(
-            "talk",
-            FieldKind::Relation(Relation {
-                targets: vec!["Talk".into()],
-                union: None,
-                reverse: None,
-                cardinality: Cardinality::OneWay,
-            }),
-        )],
+        fields: vec![field("talk", one_way_to_talk())],
     });
     content.components.push(Component {
         name: "TalkLink".into(),
-        fields: vec![field(
-            "talk",
-            FieldKind::Relation(Relation {
-                targets: vec!["Talk".into()],
-                union: None,
-                reverse: None,
-                cardinality: Cardinality::OneWay,
-            }),
-        )],
+        fields: vec![field("talk", one_way_to_talk())],
     });
     let sdl = stagesync::emulator::generate_sdl(&content);
     let schema = match apollo_compiler::Schema::parse_and_validate(&sdl, "generated.graphql") {
