@@ -11,18 +11,11 @@ use stagesync::demo::files::FileServer;
 use stagesync::demo::project::ProjectSpec;
 
 use super::common;
-use super::harness::{assert_no_token, conference, options, Pair, DEST_TOKEN, SOURCE_TOKEN};
+use super::harness::{assert_no_token, conference, Pair};
 
 async fn seeded(entries: usize, extra: &str, dest_rps: u32) -> (Pair, FileServer) {
     let content = conference();
-    let pair = Pair::start_with(
-        content.clone(),
-        options(&content, SOURCE_TOKEN),
-        options(&content, DEST_TOKEN),
-        extra,
-        dest_rps,
-    )
-    .await;
+    let pair = Pair::start_configured(content.clone(), extra, dest_rps).await;
     let mut spec = ProjectSpec::new(entries);
     spec.assets = 3;
     let files = pair.seed_source(spec).await;

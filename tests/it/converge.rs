@@ -334,14 +334,7 @@ async fn assert_converged(pair: &Pair, seed: u64, step: usize, log: &[String]) {
 pub async fn converge(seed: u64, steps: usize) {
     eprintln!("converge: STAGESYNC_SEED={seed}, {steps} steps");
     let content = conference();
-    let pair = Pair::start_with(
-        content.clone(),
-        super::harness::options(&content, super::harness::SOURCE_TOKEN),
-        super::harness::options(&content, super::harness::DEST_TOKEN),
-        "[deletions]\nmax = \"100%\"",
-        500,
-    )
-    .await;
+    let pair = Pair::start_configured(content.clone(), "[deletions]\nmax = \"100%\"", 500).await;
     let mut spec = ProjectSpec::new(40);
     spec.assets = 4;
     spec.seed = seed;

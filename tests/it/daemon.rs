@@ -374,10 +374,8 @@ async fn the_daemon_syncs_on_schedule_never_overlaps_and_resumes_after_sigterm()
     use stagesync::demo::project::{seed, ProjectSpec};
     let content = super::harness::conference();
     // A slow destination (10 writes/s) makes a run outlast several 2-second ticks.
-    let pair = super::harness::Pair::start_with(
+    let pair = super::harness::Pair::start_configured(
         content.clone(),
-        super::harness::options(&content, super::harness::SOURCE_TOKEN),
-        super::harness::options(&content, super::harness::DEST_TOKEN),
         "schedule = \"*/2 * * * * *\"\n[batch]\nmax_mutations = 2\nconcurrency = 1",
         10,
     )

@@ -50,14 +50,14 @@ pub fn options(content: &ContentModel, token: &str) -> EmulatorOptions {
 
 impl Pair {
     pub async fn start(content: ContentModel) -> Pair {
-        Pair::start_with(
-            content.clone(),
-            options(&content, SOURCE_TOKEN),
-            options(&content, DEST_TOKEN),
-            "",
-            500,
-        )
-        .await
+        Pair::start_configured(content, "", 500).await
+    }
+
+    /// Both emulators with the default options; `extra`: more TOML appended to the config.
+    pub async fn start_configured(content: ContentModel, extra: &str, dest_rps: u32) -> Pair {
+        let source = options(&content, SOURCE_TOKEN);
+        let dest = options(&content, DEST_TOKEN);
+        Pair::start_with(content, source, dest, extra, dest_rps).await
     }
 
     /// `extra`: more TOML appended to the config.

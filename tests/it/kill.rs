@@ -106,10 +106,8 @@ async fn killed_anywhere_one_more_run_converges() {
     eprintln!("kill torture: STAGESYNC_SEED={seed}, {kills_wanted} kills");
     let content = conference();
     // Small batches and a rate limit make each run long enough to be killed in every phase.
-    let pair = Pair::start_with(
+    let pair = Pair::start_configured(
         content.clone(),
-        super::harness::options(&content, super::harness::SOURCE_TOKEN),
-        super::harness::options(&content, super::harness::DEST_TOKEN),
         "[batch]\nmax_mutations = 4\nconcurrency = 2\n[deletions]\nmax = \"100%\"",
         200,
     )
@@ -170,10 +168,8 @@ async fn killed_anywhere_one_more_run_converges() {
 async fn an_initial_sync_killed_past_half_resumes_with_the_rest() {
     let content = conference();
     let start = || async {
-        let pair = Pair::start_with(
+        let pair = Pair::start_configured(
             content.clone(),
-            super::harness::options(&content, super::harness::SOURCE_TOKEN),
-            super::harness::options(&content, super::harness::DEST_TOKEN),
             "[batch]\nmax_mutations = 10\nconcurrency = 1",
             100,
         )

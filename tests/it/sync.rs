@@ -13,14 +13,7 @@ use super::harness::{conference, duplicates, expect_writes, writes, Pair};
 
 async fn seeded_pair(entries: usize, extra: &str, dest_rps: u32) -> (Pair, FileServer) {
     let content = conference();
-    let pair = Pair::start_with(
-        content.clone(),
-        super::harness::options(&content, super::harness::SOURCE_TOKEN),
-        super::harness::options(&content, super::harness::DEST_TOKEN),
-        extra,
-        dest_rps,
-    )
-    .await;
+    let pair = Pair::start_configured(content.clone(), extra, dest_rps).await;
     let mut spec = ProjectSpec::new(entries);
     spec.assets = 6;
     let files = pair.seed_source(spec).await;
@@ -579,14 +572,7 @@ async fn upserts_read_nothing_first_and_fix_an_adopted_entry_that_differs() {
     // No newer drafts: after a lost store, every entry's draft then equals what the upsert
     // writes, so any follow-up update would be a false difference.
     let content = conference();
-    let pair = Pair::start_with(
-        content.clone(),
-        super::harness::options(&content, super::harness::SOURCE_TOKEN),
-        super::harness::options(&content, super::harness::DEST_TOKEN),
-        "",
-        500,
-    )
-    .await;
+    let pair = Pair::start_configured(content.clone(), "", 500).await;
     let mut spec = ProjectSpec::new(60);
     spec.assets = 4;
     spec.newer_draft_percent = 0;
