@@ -204,8 +204,10 @@ pub fn selection(field: &Field, content: &ContentModel) -> String {
                     .filter(|t| content.model(t).is_some())
                     .map(|t| format!("... on {t} {{ id }}"))
                     .collect();
+                // No arguments: real schemas differ in whether `references` takes any, and
+                // without them every reference is returned.
                 format!(
-                    "{} {{ raw references(first: 100) {{ __typename {} }} }}",
+                    "{} {{ raw references {{ __typename {} }} }}",
                     field.name,
                     members.join(" ")
                 )

@@ -137,6 +137,8 @@ pub(crate) async fn compare_sides(
                         .get(&prepared.default_locale)
                         .and_then(|l| l.get(key))
                 })
+                // A null optional unique field identifies nothing (many entries hold it).
+                .filter(|v| !v.is_null())
                 .map(|v| v.to_string())
         };
         let mut by_key: HashMap<String, String> = HashMap::new();
@@ -147,14 +149,19 @@ pub(crate) async fn compare_sides(
         }
         let mut list = Vec::new();
         for e in src_entries[m].values() {
-            let mapped = if key == "id" || shape.is_asset() {
+            let key_value = (key != "id" && !shape.is_asset())
+                .then(|| key_of(e))
+                .flatten();
+            let mapped = if let Some(k) = key_value {
+                by_key.get(&k).cloned()
+            } else {
+                // `id`-matched models, assets, and entries whose identity key is null: the
+                // destination id the store recorded, else the same id.
                 store
                     .and_then(|s| s.node(name, &e.id).ok().flatten())
                     .and_then(|r| r.dest_id)
                     .filter(|d| dst_entries[m].contains_key(d))
                     .or_else(|| dst_entries[m].contains_key(&e.id).then(|| e.id.clone()))
-            } else {
-                key_of(e).and_then(|k| by_key.get(&k).cloned())
             };
             if let Some(d) = &mapped {
                 dest_to_source.insert((name.clone(), d.clone()), e.id.clone());

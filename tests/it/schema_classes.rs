@@ -219,3 +219,81 @@ async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_star
             .await;
     assert!(emulator.is_ok(), "the emulator refused the model");
 }
+
+/// A model whose only unique field is optional: an entry without a value there is matched by the
+/// destination id the store recorded, never by the null it shares with other such entries.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_optional_unique_field_that_is_null_identifies_nothing() {
+    let mut content = conference();
+    let speaker = content
+        .models
+        .iter_mut()
+        .find(|m| m.name == "Speaker")
+        .expect("Speaker");
+    let slug = speaker.fields.iter_mut().find(|f| f.name == "slug");
+    slug.expect("Speaker.slug").required = false;
+    let pair = Pair::start(content).await;
+    for name in ["Ada", "Grace", "Edsger"] {
+        let create =
+            format!(r#"mutation {{ createSpeaker(data: {{ name: "{name}" }}) {{ id }} }}"#);
+        pair.source_gql(&create, json!({})).await;
+    }
+    pair.source_gql(
+        r#"mutation { createSpeaker(data: { slug: "barbara", name: "Barbara" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let speakers = r#"query { speakers(stage: DRAFT, first: 100) { slug name } }"#;
+    let sorted = |v: serde_json::Value| {
+        let mut list: Vec<String> = v["speakers"]
+            .as_array()
+            .expect("speakers")
+            .iter()
+            .map(|s| format!("{}/{}", s["slug"], s["name"]))
+            .collect();
+        list.sort();
+        list
+    };
+
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    let src = sorted(pair.source_gql(speakers, json!({})).await);
+    assert_eq!(src.len(), 4);
+    assert_eq!(src, sorted(pair.dest_gql(speakers, json!({})).await));
+
+    // An edit of one entry without a key reaches its own counterpart only.
+    pair.source_gql(
+        r#"mutation { updateSpeaker(where: { id: "__ID__" }, data: { name: "Grace H." }) { id } }"#
+            .replace("__ID__", &speaker_id(&pair, "Grace").await)
+            .as_str(),
+        json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    let src = sorted(pair.source_gql(speakers, json!({})).await);
+    assert!(src.iter().any(|s| s.ends_with("/\"Grace H.\"")), "{src:?}");
+    assert_eq!(src, sorted(pair.dest_gql(speakers, json!({})).await));
+
+    // Nothing left to write.
+    pair.dest.reset_stats();
+    pair.ok(&["sync"]).await;
+    assert!(
+        super::harness::writes(&pair).is_empty(),
+        "{:?}",
+        super::harness::writes(&pair)
+    );
+}
+
+async fn speaker_id(pair: &Pair, name: &str) -> String {
+    let found = pair
+        .source_gql(
+            r#"query($name: String) { speakers(stage: DRAFT, where: { name: $name }) { id } }"#,
+            json!({ "name": name }),
+        )
+        .await;
+    found["speakers"][0]["id"]
+        .as_str()
+        .expect("speaker id")
+        .to_owned()
+}
