@@ -77,6 +77,7 @@ struct RawEndpoint {
     max_retries: Option<u32>,
     backoff_initial_ms: Option<u64>,
     backoff_max_ms: Option<u64>,
+    max_query_bytes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -662,10 +663,19 @@ fn resolve_endpoint(
     if max_in_flight == 0 {
         problems.push(format!("{name}.max_in_flight: must be at least 1"));
     }
+    let max_query_bytes = raw
+        .max_query_bytes
+        .unwrap_or(crate::sync::read::DEFAULT_QUERY_BYTES);
+    if max_query_bytes < 4096 {
+        problems.push(format!(
+            "{name}.max_query_bytes: must be at least 4096 (Hygraph's smallest limit is 10240)"
+        ));
+    }
     if problems.len() > before {
         return None;
     }
     let mut endpoint = Endpoint::new(name, url?);
+    endpoint.max_query_bytes = max_query_bytes;
     endpoint.token = token;
     endpoint.requests_per_second = requests_per_second;
     endpoint.burst = burst;

@@ -468,6 +468,15 @@ fn execute(
         Err(e) => return bad(e.message().to_string()),
     };
     let is_mutation = operation.operation_type == OperationType::Mutation;
+    {
+        let mut stats = lock(&shared.stats);
+        let largest = if is_mutation {
+            &mut stats.largest_mutation
+        } else {
+            &mut stats.largest_query
+        };
+        *largest = (*largest).max(bytes.len() as u64);
+    }
     if is_mutation && read_only {
         return (
             StatusCode::FORBIDDEN,

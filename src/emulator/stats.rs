@@ -22,6 +22,12 @@ pub struct Stats {
     pub faults: BTreeMap<String, u64>,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// The largest request body of an executed query operation, and of a mutation (to check a
+    /// client against Hygraph's query size limits).
+    #[serde(default)]
+    pub largest_query: u64,
+    #[serde(default)]
+    pub largest_mutation: u64,
     /// Requests refused before execution: 401, 403, 413, 400.
     pub rejected: u64,
     /// Legacy `POST <path>/upload` requests that created an asset.

@@ -39,6 +39,9 @@ pub struct EndpointConfig {
     /// After a 429 the rate is halved; each quiet spell this long without one doubles it back,
     /// up to `requests_per_second`.
     pub throttle_recovery: Duration,
+    /// Largest request body of a read (Hygraph's plans limit a query's size: Hobby 10 KB,
+    /// Growth 15 KB, Enterprise 20 KB). A model whose page query is larger is read in parts.
+    pub max_query_bytes: usize,
 }
 
 impl EndpointConfig {
@@ -59,6 +62,7 @@ impl EndpointConfig {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(30),
             throttle_recovery: Duration::from_secs(10),
+            max_query_bytes: crate::sync::read::DEFAULT_QUERY_BYTES,
         }
     }
 

@@ -87,6 +87,8 @@ pub enum SyncError {
         model: String,
         message: String,
     },
+    #[error(transparent)]
+    QueryTooLarge(#[from] read::QueryTooLarge),
     #[error("{endpoint}: the schema does not describe a Hygraph project")]
     Schema {
         endpoint: String,
@@ -155,6 +157,7 @@ impl SyncError {
                 | SyncError::UnknownLocales(_)
                 | SyncError::Identity { .. }
                 | SyncError::ReadOnlyDestination
+                | SyncError::QueryTooLarge(_)
         )
     }
 
@@ -207,7 +210,7 @@ pub(crate) struct Prepared<'a> {
     /// The source's content model.
     pub content: &'a ContentModel,
     pub shapes: Vec<Shape<'a>>,
-    pub queries: Vec<String>,
+    pub queries: Vec<read::PageQuery>,
     /// Identity field per shape (`id` or a unique field).
     pub identity: Vec<String>,
     pub locales: Vec<String>,
@@ -252,9 +255,17 @@ impl<'a> Prepared<'a> {
                 shape.skip(field, reason.clone());
             }
             prepared.identity.push(identity(config, model)?);
-            prepared
-                .queries
-                .push(read::page_query(&shape, content, &stages));
+            let limit = config
+                .source
+                .max_query_bytes
+                .min(config.destination.max_query_bytes);
+            prepared.queries.push(read::page_query_within(
+                &shape,
+                content,
+                &stages,
+                limit,
+                prepared.locales.len(),
+            )?);
             if let Some(store) = store {
                 let fingerprint = compat::fingerprint(model, schemas.dest.model(name));
                 let stored = store.model_fingerprint(name)?;

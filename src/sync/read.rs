@@ -1,6 +1,8 @@
 //! Reading one model from an endpoint, page by page (cursor pagination, 100 a page): the draft
-//! stage with every other synced stage nested through `documentInStages`, so one page yields
-//! whole entries and nothing needs holding across pages.
+//! stage with every other synced stage nested through `documentInStages` (one fragment for the
+//! fields of both), so one page yields whole entries and nothing needs holding across pages. A
+//! model whose page query exceeds the endpoints' query size limit is read in parts of the same
+//! page, merged by id ([`PageQuery`]).
 //!
 //! A page's nodes are kept as the bytes the source sent ([`RawNode`]) and parsed only when
 //! needed: a node whose bytes did not change since it was last read and acknowledged needs no
@@ -21,26 +23,174 @@ use crate::store::Hash;
 
 pub const PAGE_SIZE: usize = 100;
 
-/// The page query of one model: everything the engine compares, nothing else.
-pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) -> String {
-    let version = version_selection(shape, content);
-    let others: Vec<&String> = stages.iter().filter(|s| *s != "DRAFT").collect();
-    let nested = if others.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
-        format!(
-            " documentInStages(stages: [{}], includeCurrent: false) {{ stage {version} }}",
-            list.join(", ")
-        )
+/// The default of an endpoint's query size limit: Hygraph's Hobby plan (Growth 15 KB,
+/// Enterprise 20 KB).
+pub const DEFAULT_QUERY_BYTES: usize = 10 * 1024;
+
+/// Room kept in a request body besides the query text of a paged query: the cursor, the
+/// locales and the JSON around them.
+fn paged_reserve(locales: usize) -> usize {
+    locales * 24 + 512
+}
+
+/// The same for a by-ids query, which also carries a page's ids (Hygraph's are 25 characters).
+fn by_ids_reserve(locales: usize) -> usize {
+    PAGE_SIZE * 32 + paged_reserve(locales)
+}
+
+/// The page query of one model: everything the engine compares, nothing else. Where one query
+/// would not fit the endpoint's query size limit, the model's fields are split over several
+/// queries of the same page: the first pages through the model (`first`/`after`), each other
+/// one reads the page's ids (`id_in`), and the answers are merged by id ([`merge_node`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageQuery {
+    /// Pages through the model; selects `id` and the first group of fields.
+    pub paged: String,
+    /// The other groups of fields, each read for one page's ids.
+    pub by_ids: Vec<String>,
+}
+
+impl PageQuery {
+    /// Every query text, in the order they are sent.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.paged.as_str()).chain(self.by_ids.iter().map(String::as_str))
+    }
+}
+
+/// A selection that alone exceeds the query size limit: no split can read it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "reading {model}.{field} takes a query of {bytes} bytes, over the limit of {limit} bytes; \
+     raise `max_query_bytes` of both endpoints if your Hygraph plan allows it (Growth: 15360, \
+     Enterprise: 20480), or leave the model out of `models`"
+)]
+pub struct QueryTooLarge {
+    pub model: String,
+    pub field: String,
+    pub bytes: usize,
+    pub limit: usize,
+}
+
+/// [`page_query_within`] at the default limit; a selection that does not fit is sent whole.
+pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) -> PageQuery {
+    page_query_within(shape, content, stages, DEFAULT_QUERY_BYTES, 1).unwrap_or_else(|_| {
+        let parts = version_parts(shape, content);
+        PageQuery {
+            paged: paged_query(shape, stages, &parts.join(" ")),
+            by_ids: Vec::new(),
+        }
+    })
+}
+
+/// The page query of a model, each request body within `limit` bytes for `locales` locales.
+pub fn page_query_within(
+    shape: &Shape<'_>,
+    content: &ContentModel,
+    stages: &[String],
+    limit: usize,
+    locales: usize,
+) -> Result<PageQuery, QueryTooLarge> {
+    // A group's query and whether it fits: the first group pages, the others read by ids.
+    let query = |group: usize, fields: &str| {
+        if group == 0 {
+            let text = paged_query(shape, stages, fields);
+            let fits = text.len() + paged_reserve(locales) <= limit;
+            (text, fits)
+        } else {
+            let text = by_ids_query(shape, stages, fields);
+            let fits = text.len() + by_ids_reserve(locales) <= limit;
+            (text, fits)
+        }
     };
+    let parts = version_parts(shape, content);
+    // `id` is in every group (answers are merged by it): the rest are packed in order.
+    let (id, fields) = parts.split_first().expect("version_parts starts with id");
+    let mut groups: Vec<Vec<&str>> = vec![vec![id.as_str()]];
+    for part in fields {
+        let last = groups.len() - 1;
+        groups[last].push(part);
+        if query(last, &groups[last].join(" ")).1 {
+            continue;
+        }
+        groups[last].pop();
+        let (alone, fits) = query(1, &format!("{id} {part}"));
+        if !fits {
+            return Err(QueryTooLarge {
+                model: shape.model.name.clone(),
+                field: part
+                    .split([' ', '(', '{'])
+                    .next()
+                    .unwrap_or(part)
+                    .to_owned(),
+                bytes: alone.len() + by_ids_reserve(locales),
+                limit,
+            });
+        }
+        groups.push(vec![id.as_str(), part]);
+    }
+    let mut groups = groups.into_iter().map(|g| g.join(" "));
+    let paged = paged_query(shape, stages, &groups.next().expect("first group"));
+    Ok(PageQuery {
+        paged,
+        by_ids: groups.map(|g| by_ids_query(shape, stages, &g)).collect(),
+    })
+}
+
+/// The selection of a node with `fields` (and of each other synced stage it is in, through a
+/// fragment so the fields are written once).
+fn node_selection(shape: &Shape<'_>, stages: &[String]) -> String {
+    let others: Vec<&str> = stages
+        .iter()
+        .filter(|s| *s != "DRAFT")
+        .map(String::as_str)
+        .collect();
+    if others.is_empty() {
+        "...Fields".into()
+    } else {
+        format!(
+            "...Fields documentInStages(stages: [{}], includeCurrent: false) {{ stage ...Fields }}",
+            others.join(", ")
+        )
+    }
+    .replace("Fields", &fragment_name(shape))
+}
+
+fn fragment_name(shape: &Shape<'_>) -> String {
+    format!("Stagesync{}", shape.model.name)
+}
+
+fn fragment(shape: &Shape<'_>, fields: &str) -> String {
     format!(
-        "query StagesyncPage($after: String, $locales: [Locale!]!) {{ page: {conn}(first: {PAGE_SIZE}, after: $after, stage: DRAFT, locales: $locales) {{ edges {{ node {{ {version}{nested} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+        " fragment {} on {} {{ {fields} }}",
+        fragment_name(shape),
+        shape.model.name
+    )
+}
+
+fn paged_query(shape: &Shape<'_>, stages: &[String], fields: &str) -> String {
+    format!(
+        "query StagesyncPage($after: String, $locales: [Locale!]!) {{ page: {conn}(first: {PAGE_SIZE}, after: $after, stage: DRAFT, locales: $locales) {{ edges {{ node {{ {node} }} }} pageInfo {{ hasNextPage endCursor }} }} }}{fragment}",
         conn = shape.model.connection(),
+        node = node_selection(shape, stages),
+        fragment = fragment(shape, fields),
+    )
+}
+
+fn by_ids_query(shape: &Shape<'_>, stages: &[String], fields: &str) -> String {
+    format!(
+        "query StagesyncPagePart($ids: [ID!], $locales: [Locale!]!) {{ page: {list}(where: {{ id_in: $ids }}, first: {PAGE_SIZE}, stage: DRAFT, locales: $locales) {{ {node} }} }}{fragment}",
+        list = shape.model.plural,
+        node = node_selection(shape, stages),
+        fragment = fragment(shape, fields),
     )
 }
 
 pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
+    version_parts(shape, content).join(" ")
+}
+
+/// What a version selects, field by field (`id` first): the units a split query packs.
+fn version_parts(shape: &Shape<'_>, content: &ContentModel) -> Vec<String> {
     let mut parts = vec!["id".to_string()];
     // Relation fields written from the other side are not read: the owning side carries the
     // same edges, and their lists (an asset's back-links) can be huge.
@@ -53,6 +203,8 @@ pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
             _ => "url".into(),
         });
     }
+    // Localized fields one by one, each through `localizations` (merged by locale), so a
+    // model with many localized fields can be split too.
     if !shape.localized.is_empty() {
         let inner: Vec<String> = shape
             .localized
@@ -64,7 +216,52 @@ pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
             inner.join(" ")
         ));
     }
-    parts.join(" ")
+    parts
+}
+
+/// Merges what another query of the same page read about a node into it: objects key by key,
+/// lists of stages or locales by their `stage` / `locale`, other lists item by item (the same
+/// entry read twice lists its components and relations in the same order).
+pub fn merge_node(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) => merge_node(existing, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let key = |v: &Value| -> Option<(&'static str, String)> {
+                ["stage", "locale"]
+                    .into_iter()
+                    .find_map(|k| v.get(k).and_then(Value::as_str).map(|s| (k, s.to_owned())))
+            };
+            let keyed = a.iter().chain(&b).all(|x| key(x).is_some());
+            for (i, item) in b.into_iter().enumerate() {
+                let at = if keyed {
+                    key(&item).and_then(|(k, wanted)| {
+                        a.iter()
+                            .position(|x| x.get(k).and_then(Value::as_str) == Some(wanted.as_str()))
+                    })
+                } else {
+                    (i < a.len()).then_some(i)
+                };
+                match at {
+                    Some(i) => merge_node(&mut a[i], item),
+                    None => a.push(item),
+                }
+            }
+        }
+        (slot, from) => {
+            if slot.is_null() {
+                *slot = from;
+            }
+        }
+    }
 }
 
 /// One page of entries.
@@ -131,7 +328,7 @@ const RAW_CONTEXT: &str = "stagesync 2026-11 raw node v1";
 /// for, the model's fingerprint, the canonical hash scheme, and this stagesync's version (so
 /// an upgrade canonicalizes everything once, whatever it changed).
 pub fn digest_key(
-    query: &str,
+    query: &PageQuery,
     locales: &[String],
     default_locale: &str,
     fingerprint: Option<&Hash>,
@@ -152,7 +349,9 @@ pub fn digest_key(
     ] {
         part(&hash);
     }
-    part(query.as_bytes());
+    for text in query.texts() {
+        part(text.as_bytes());
+    }
     part(default_locale.as_bytes());
     for locale in ordered_locales(locales, default_locale) {
         part(locale.as_bytes());
@@ -211,7 +410,7 @@ struct NodeId<'a> {
 /// Reads and canonicalizes one page after `cursor`.
 pub async fn read_page(
     client: &Client,
-    query: &str,
+    query: &PageQuery,
     shape: &Shape<'_>,
     locales: &[String],
     default_locale: &str,
@@ -229,39 +428,118 @@ pub async fn read_page(
     })
 }
 
-/// Reads one page after `cursor`, leaving each node unparsed but for its id.
+/// Reads one page after `cursor`, leaving each node unparsed but for its id. A split query's
+/// other parts are read for the page's ids and merged into its nodes; an entry that one part
+/// does not return (deleted or unpublished in between) makes the page be read again.
 pub async fn read_raw_page(
     client: &Client,
-    query: &str,
+    query: &PageQuery,
     shape: &Shape<'_>,
     locales: &[String],
     default_locale: &str,
     cursor: Option<&str>,
 ) -> Result<RawPage, SyncError> {
-    let variables = json!({ "after": cursor, "locales": ordered_locales(locales, default_locale) });
+    const ATTEMPTS: usize = 3;
+    let locales = ordered_locales(locales, default_locale);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let variables = json!({ "after": cursor, "locales": locales });
+        let data = request(client, &query.paged, variables, shape).await?;
+        let page = serde_json::from_str::<PageData>(data.get())
+            .map_err(|e| bad_shape(client, shape, &e.to_string()))?
+            .page
+            .ok_or_else(|| no_page(client, shape))?;
+        let mut page = raw_page(client, shape, page)?;
+        if query.by_ids.is_empty() || page.nodes.is_empty() {
+            return Ok(page);
+        }
+        let ids: Vec<&str> = page.nodes.iter().map(|n| n.id.as_str()).collect();
+        let mut merged: Vec<Value> = page
+            .nodes
+            .iter()
+            .map(|n| serde_json::from_str(n.json.get()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad_shape(client, shape, &e.to_string()))?;
+        let mut complete = true;
+        for part in &query.by_ids {
+            let variables = json!({ "ids": ids, "locales": locales });
+            let data = request(client, part, variables, shape).await?;
+            let list = serde_json::from_str::<PartData>(data.get())
+                .map_err(|e| bad_shape(client, shape, &e.to_string()))?
+                .page
+                .ok_or_else(|| no_page(client, shape))?;
+            let mut by_id: std::collections::HashMap<String, Value> = list
+                .into_iter()
+                .filter_map(|v| Some((v.get("id")?.as_str()?.to_owned(), v)))
+                .collect();
+            for (node, id) in merged.iter_mut().zip(&ids) {
+                match by_id.remove(*id) {
+                    Some(v) => merge_node(node, v),
+                    None => complete = false,
+                }
+            }
+        }
+        if !complete {
+            if attempt < ATTEMPTS {
+                continue;
+            }
+            return Err(SyncError::Read {
+                endpoint: client.name().to_owned(),
+                model: shape.model.name.clone(),
+                message: format!(
+                    "entries changed while a page was read in {} parts ({ATTEMPTS} attempts); \
+                     the next run reads them again",
+                    query.by_ids.len() + 1
+                ),
+            });
+        }
+        for (node, value) in page.nodes.iter_mut().zip(merged) {
+            node.json = serde_json::value::to_raw_value(&value)
+                .map_err(|e| bad_shape(client, shape, &e.to_string()))?;
+        }
+        return Ok(page);
+    }
+}
+
+/// `data` of a by-ids part of a page.
+#[derive(Deserialize)]
+struct PartData {
+    page: Option<Vec<Value>>,
+}
+
+fn no_page(client: &Client, shape: &Shape<'_>) -> SyncError {
+    SyncError::Read {
+        endpoint: client.name().to_owned(),
+        model: shape.model.name.clone(),
+        message: "the answer has no data for the page".into(),
+    }
+}
+
+/// Sends one read and returns its `data`, unparsed.
+async fn request(
+    client: &Client,
+    query: &str,
+    variables: Value,
+    shape: &Shape<'_>,
+) -> Result<Box<RawValue>, SyncError> {
     let response = client
         .graphql_as::<Box<RawValue>>(query, variables, Idempotency::Safe)
         .await
         .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
-    let model = &shape.model.name;
     if let Some(err) = response.errors.first() {
         return Err(SyncError::Read {
             endpoint: client.name().to_owned(),
-            model: model.clone(),
+            model: shape.model.name.clone(),
             message: err.message.clone(),
         });
     }
+    response.data.ok_or_else(|| no_page(client, shape))
+}
+
+/// The nodes (unparsed but for their ids) and the next cursor of a page.
+fn raw_page(client: &Client, shape: &Shape<'_>, page: Connection) -> Result<RawPage, SyncError> {
     let bad = |what: &str| bad_shape(client, shape, what);
-    let no_page = || SyncError::Read {
-        endpoint: client.name().to_owned(),
-        model: model.clone(),
-        message: "the answer has no data for the page".into(),
-    };
-    let data = response.data.ok_or_else(no_page)?;
-    let page = serde_json::from_str::<PageData>(data.get())
-        .map_err(|e| bad(&e.to_string()))?
-        .page
-        .ok_or_else(no_page)?;
     let edges = page.edges.ok_or_else(|| bad("no edges"))?;
     let mut nodes = Vec::with_capacity(edges.len());
     for edge in edges {
@@ -289,18 +567,173 @@ pub async fn read_raw_page(
 mod tests {
     use super::*;
 
+    fn q(text: &str) -> PageQuery {
+        PageQuery {
+            paged: text.into(),
+            by_ids: Vec::new(),
+        }
+    }
+
+    fn conference() -> ContentModel {
+        crate::model::from_model_file(crate::demo::tour::CONFERENCE_MODEL, "conference.toml")
+            .expect("conference model")
+    }
+
+    /// The conference model with `Page` 200 fields wider (names of 55 characters).
+    fn wide() -> ContentModel {
+        let mut content = conference();
+        let page = content
+            .models
+            .iter_mut()
+            .find(|m| m.name == "Page")
+            .unwrap();
+        let template = page.field("slug").unwrap().clone();
+        for i in 0..200 {
+            let mut field = template.clone();
+            field.name = format!("aLongDescriptiveFieldNameThatMakesThePageQueryLarger{i:03}");
+            field.unique = false;
+            field.localized = i % 3 == 0;
+            page.fields.push(field);
+        }
+        content
+    }
+
+    fn stages() -> Vec<String> {
+        vec!["DRAFT".into(), "PUBLISHED".into()]
+    }
+
+    /// The fields a query's fragment selects, at the top level of the fragment.
+    fn fragment_fields(query: &str) -> String {
+        let start = query.find(" fragment ").expect("a fragment");
+        let body = &query[start..];
+        body[body.find('{').unwrap() + 1..body.rfind('}').unwrap()]
+            .trim()
+            .to_owned()
+    }
+
+    #[test]
+    fn every_conference_model_is_read_in_one_query_under_the_default_limit() {
+        let content = conference();
+        for model in &content.models {
+            let shape = Shape::new(&content, model);
+            let q = page_query_within(&shape, &content, &stages(), DEFAULT_QUERY_BYTES, 2)
+                .expect("fits");
+            assert!(q.by_ids.is_empty(), "{} split: {q:?}", model.name);
+            assert_eq!(
+                fragment_fields(&q.paged),
+                version_selection(&shape, &content)
+            );
+            // The stage's selection is written once, in the fragment.
+            assert_eq!(
+                q.paged.matches("localizations(").count(),
+                version_selection(&shape, &content)
+                    .matches("localizations(")
+                    .count()
+            );
+        }
+    }
+
+    #[test]
+    fn a_model_over_the_limit_is_split_into_parts_that_each_fit_and_together_select_all() {
+        let content = wide();
+        let model = content.model("Page").expect("Page");
+        let shape = Shape::new(&content, model);
+        let whole = page_query_within(&shape, &content, &stages(), usize::MAX / 2, 2).unwrap();
+        assert!(whole.by_ids.is_empty());
+        assert!(whole.paged.len() + paged_reserve(2) > DEFAULT_QUERY_BYTES);
+        let limit = DEFAULT_QUERY_BYTES;
+        let split = page_query_within(&shape, &content, &stages(), limit, 2).expect("splits");
+        assert!(!split.by_ids.is_empty(), "not split at {limit}: {split:?}");
+        assert!(split.paged.len() + paged_reserve(2) <= limit);
+        let mut selected = Vec::new();
+        for text in split.texts() {
+            if text != split.paged {
+                assert!(
+                    text.len() + by_ids_reserve(2) <= limit,
+                    "{} > {limit}",
+                    text.len()
+                );
+            }
+            let fields = fragment_fields(text);
+            assert!(fields.starts_with("id"), "{fields}");
+            selected.push(fields.trim_start_matches("id").trim().to_owned());
+        }
+        assert!(split.paged.contains("after: $after"));
+        assert!(split.by_ids.iter().all(|q| q.contains("id_in: $ids")));
+        assert_eq!(
+            format!("id {}", selected.join(" ")),
+            version_selection(&shape, &content)
+        );
+    }
+
+    #[test]
+    fn a_field_that_alone_exceeds_the_limit_is_an_error_naming_it() {
+        let content = wide();
+        let model = content.model("Page").expect("Page");
+        let shape = Shape::new(&content, model);
+        let err = page_query_within(&shape, &content, &stages(), 4_000, 2).unwrap_err();
+        assert_eq!(err.model, "Page");
+        assert!(
+            model.field(&err.field).is_some() || err.field == "localizations",
+            "{err}"
+        );
+        assert!(err.to_string().contains("max_query_bytes"), "{err}");
+    }
+
+    #[test]
+    fn parts_of_a_node_merge_by_stage_and_locale() {
+        let mut a = json!({
+            "id": "1", "title": "A",
+            "localizations": [{ "locale": "en", "title": "A" }, { "locale": "de", "title": "Ä" }],
+            "documentInStages": [{ "stage": "PUBLISHED", "id": "1", "title": "P" }]
+        });
+        let b = json!({
+            "id": "1", "sections": [{ "__typename": "Hero", "id": "h" }],
+            "localizations": [{ "locale": "de", "intro": "x" }, { "locale": "en", "intro": "y" }],
+            "documentInStages": [{ "stage": "PUBLISHED", "id": "1", "sections": [] }]
+        });
+        merge_node(&mut a, b);
+        assert_eq!(
+            a,
+            json!({
+                "id": "1", "title": "A",
+                "localizations": [
+                    { "locale": "en", "title": "A", "intro": "y" },
+                    { "locale": "de", "title": "Ä", "intro": "x" }
+                ],
+                "documentInStages": [{ "stage": "PUBLISHED", "id": "1", "title": "P", "sections": [] }],
+                "sections": [{ "__typename": "Hero", "id": "h" }]
+            })
+        );
+    }
+
     #[test]
     fn the_digest_key_covers_what_decides_the_canonical_form() {
         let locales = vec!["en".to_string(), "de".to_string()];
-        let base = digest_key("query A", &locales, "en", Some(&[1; 32]));
-        assert_eq!(base, digest_key("query A", &locales, "en", Some(&[1; 32])));
-        assert_ne!(base, digest_key("query B", &locales, "en", Some(&[1; 32])));
-        assert_ne!(base, digest_key("query A", &locales, "de", Some(&[1; 32])));
+        let base = digest_key(&q("query A"), &locales, "en", Some(&[1; 32]));
+        assert_eq!(
+            base,
+            digest_key(&q("query A"), &locales, "en", Some(&[1; 32]))
+        );
         assert_ne!(
             base,
-            digest_key("query A", &locales[..1], "en", Some(&[1; 32]))
+            digest_key(&q("query B"), &locales, "en", Some(&[1; 32]))
         );
-        assert_ne!(base, digest_key("query A", &locales, "en", Some(&[2; 32])));
-        assert_ne!(base, digest_key("query A", &locales, "en", None));
+        assert_ne!(
+            base,
+            digest_key(&q("query A"), &locales, "de", Some(&[1; 32]))
+        );
+        assert_ne!(
+            base,
+            digest_key(&q("query A"), &locales[..1], "en", Some(&[1; 32]))
+        );
+        assert_ne!(
+            base,
+            digest_key(&q("query A"), &locales, "en", Some(&[2; 32]))
+        );
+        assert_ne!(base, digest_key(&q("query A"), &locales, "en", None));
+        let mut split = q("query A");
+        split.by_ids.push("query C".into());
+        assert_ne!(base, digest_key(&split, &locales, "en", Some(&[1; 32])));
     }
 }

@@ -412,7 +412,7 @@ fn short(v: &serde_json::Value) -> String {
 
 pub(super) async fn read_all(
     client: &Client,
-    query: &str,
+    query: &super::read::PageQuery,
     shape: &super::shape::Shape<'_>,
     locales: &[String],
     default_locale: &str,
