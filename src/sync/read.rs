@@ -9,6 +9,7 @@
 //! canonical form (see `run::read_model`).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 use super::canonical::{Entry, Version};
 use super::shape::{selection, Shape};
 use super::SyncError;
-use crate::hygraph::{Client, Idempotency};
+use crate::hygraph::{Client, GraphqlError, Idempotency};
 use crate::model::ContentModel;
 use crate::store::Hash;
 
@@ -48,6 +49,10 @@ pub struct PageQuery {
     pub paged: String,
     /// The other groups of fields, each read for one page's ids.
     pub by_ids: Vec<String>,
+    /// For a page that cannot be read whole: its ids alone, and the first group by ids (see
+    /// [`read_raw_page`]).
+    ids: String,
+    first_by_ids: String,
 }
 
 impl PageQuery {
@@ -73,13 +78,8 @@ pub struct QueryTooLarge {
 
 /// [`page_query_within`] at the default limit; a selection that does not fit is sent whole.
 pub fn page_query(shape: &Shape<'_>, content: &ContentModel, stages: &[String]) -> PageQuery {
-    page_query_within(shape, content, stages, DEFAULT_QUERY_BYTES, 1).unwrap_or_else(|_| {
-        let parts = version_parts(shape, content);
-        PageQuery {
-            paged: paged_query(shape, stages, &parts.join(" ")),
-            by_ids: Vec::new(),
-        }
-    })
+    page_query_within(shape, content, stages, DEFAULT_QUERY_BYTES, 1)
+        .unwrap_or_else(|_| build(shape, stages, vec![version_selection(shape, content)]))
 }
 
 /// The page query of a model, each request body within `limit` bytes for `locales` locales.
@@ -128,12 +128,27 @@ pub fn page_query_within(
         }
         groups.push(vec![id.as_str(), part]);
     }
-    let mut groups = groups.into_iter().map(|g| g.join(" "));
-    let paged = paged_query(shape, stages, &groups.next().expect("first group"));
-    Ok(PageQuery {
-        paged,
-        by_ids: groups.map(|g| by_ids_query(shape, stages, &g)).collect(),
-    })
+    Ok(build(
+        shape,
+        stages,
+        groups.into_iter().map(|g| g.join(" ")).collect(),
+    ))
+}
+
+/// The queries of a page whose fields are split into `groups` (each starting with `id`).
+fn build(shape: &Shape<'_>, stages: &[String], groups: Vec<String>) -> PageQuery {
+    PageQuery {
+        paged: paged_query(shape, stages, &groups[0]),
+        by_ids: groups[1..]
+            .iter()
+            .map(|g| by_ids_query(shape, stages, g))
+            .collect(),
+        ids: format!(
+            "query StagesyncPageIds($after: String) {{ page: {conn}(first: {PAGE_SIZE}, after: $after, stage: DRAFT) {{ edges {{ node {{ id }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+            conn = shape.model.connection(),
+        ),
+        first_by_ids: by_ids_query(shape, stages, &groups[0]),
+    }
 }
 
 /// The selection of a node with `fields` (and of each other synced stage it is in, through a
@@ -268,12 +283,49 @@ pub fn merge_node(into: &mut Value, from: Value) {
 pub struct Page {
     pub entries: Vec<Entry>,
     pub next: Option<String>,
+    pub unread: Vec<Unread>,
 }
 
 /// One page as the source sent it: each node kept as its bytes until asked for.
 pub struct RawPage {
     pub nodes: Vec<RawNode>,
     pub next: Option<String>,
+    /// Entries of the page that cannot be read (see [`read_raw_page`]).
+    pub unread: Vec<Unread>,
+}
+
+/// An entry the endpoint cannot answer for, and why: typically a required field or relation
+/// whose value is missing in the stage read, which nulls the whole page by GraphQL's null
+/// propagation. It is reported, kept out of this run's writes, and never taken as deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub id: String,
+    /// The field the error is at (the last name in its path).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Unread {
+    fn new(id: &str, error: &GraphqlError) -> Unread {
+        Unread {
+            id: id.to_owned(),
+            field: error
+                .path
+                .iter()
+                .rev()
+                .find_map(Value::as_str)
+                .map(str::to_owned),
+            message: error.message.clone(),
+        }
+    }
+
+    /// One line for the run's failures: the field and the server's reason.
+    pub fn reason(&self) -> String {
+        match &self.field {
+            Some(field) => format!("cannot be read: field `{field}`: {}", self.message),
+            None => format!("cannot be read: {}", self.message),
+        }
+    }
 }
 
 /// One entry as the source sent it. Parsing and canonicalizing it is most of the CPU a no-op
@@ -425,12 +477,18 @@ pub async fn read_page(
     Ok(Page {
         entries,
         next: raw.next,
+        unread: raw.unread,
     })
 }
 
 /// Reads one page after `cursor`, leaving each node unparsed but for its id. A split query's
 /// other parts are read for the page's ids and merged into its nodes; an entry that one part
 /// does not return (deleted or unpublished in between) makes the page be read again.
+///
+/// A page the endpoint answers with field errors (null propagation from one bad entry nulls the
+/// whole page) is read again in smaller parts: its ids alone, then its entries by id, halving
+/// until each entry that fails is alone; those are returned as [`Unread`], the rest as nodes.
+/// Errors without a path (the request itself), or every entry failing alike, fail the page.
 pub async fn read_raw_page(
     client: &Client,
     query: &PageQuery,
@@ -441,15 +499,24 @@ pub async fn read_raw_page(
 ) -> Result<RawPage, SyncError> {
     const ATTEMPTS: usize = 3;
     let locales = ordered_locales(locales, default_locale);
+    let reader = Reader {
+        client,
+        query,
+        shape,
+        locales: &locales,
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;
         let variables = json!({ "after": cursor, "locales": locales });
-        let data = request(client, &query.paged, variables, shape).await?;
+        let data = match reader.request(&query.paged, variables).await? {
+            Ok(data) => data,
+            Err(errors) => return reader.isolate(cursor, errors).await,
+        };
         let page = serde_json::from_str::<PageData>(data.get())
-            .map_err(|e| bad_shape(client, shape, &e.to_string()))?
+            .map_err(|e| reader.bad(&e.to_string()))?
             .page
-            .ok_or_else(|| no_page(client, shape))?;
+            .ok_or_else(|| reader.no_page())?;
         let mut page = raw_page(client, shape, page)?;
         if query.by_ids.is_empty() || page.nodes.is_empty() {
             return Ok(page);
@@ -460,45 +527,182 @@ pub async fn read_raw_page(
             .iter()
             .map(|n| serde_json::from_str(n.json.get()))
             .collect::<Result<_, _>>()
-            .map_err(|e| bad_shape(client, shape, &e.to_string()))?;
+            .map_err(|e| reader.bad(&e.to_string()))?;
+        let mut by_id = match reader.by_ids(&query.by_ids, &ids).await? {
+            Ok(nodes) => nodes,
+            Err(errors) => return reader.isolate(cursor, errors).await,
+        };
         let mut complete = true;
-        for part in &query.by_ids {
-            let variables = json!({ "ids": ids, "locales": locales });
-            let data = request(client, part, variables, shape).await?;
-            let list = serde_json::from_str::<PartData>(data.get())
-                .map_err(|e| bad_shape(client, shape, &e.to_string()))?
-                .page
-                .ok_or_else(|| no_page(client, shape))?;
-            let mut by_id: std::collections::HashMap<String, Value> = list
-                .into_iter()
-                .filter_map(|v| Some((v.get("id")?.as_str()?.to_owned(), v)))
-                .collect();
-            for (node, id) in merged.iter_mut().zip(&ids) {
-                match by_id.remove(*id) {
-                    Some(v) => merge_node(node, v),
-                    None => complete = false,
-                }
+        for (node, id) in merged.iter_mut().zip(&ids) {
+            match by_id.remove(*id) {
+                Some(v) => merge_node(node, v),
+                None => complete = false,
             }
         }
         if !complete {
             if attempt < ATTEMPTS {
                 continue;
             }
-            return Err(SyncError::Read {
-                endpoint: client.name().to_owned(),
-                model: shape.model.name.clone(),
-                message: format!(
-                    "entries changed while a page was read in {} parts ({ATTEMPTS} attempts); \
-                     the next run reads them again",
-                    query.by_ids.len() + 1
-                ),
-            });
+            return Err(reader.error(format!(
+                "entries changed while a page was read in {} parts ({ATTEMPTS} attempts); the \
+                 next run reads them again",
+                query.by_ids.len() + 1
+            )));
         }
         for (node, value) in page.nodes.iter_mut().zip(merged) {
-            node.json = serde_json::value::to_raw_value(&value)
-                .map_err(|e| bad_shape(client, shape, &e.to_string()))?;
+            node.json =
+                serde_json::value::to_raw_value(&value).map_err(|e| reader.bad(&e.to_string()))?;
         }
         return Ok(page);
+    }
+}
+
+/// What one page read needs, for its steps.
+struct Reader<'a> {
+    client: &'a Client,
+    query: &'a PageQuery,
+    shape: &'a Shape<'a>,
+    locales: &'a [&'a String],
+}
+
+/// The `data` of an answer, or the GraphQL errors it holds instead.
+type Answer<T> = Result<T, Vec<GraphqlError>>;
+
+impl Reader<'_> {
+    fn error(&self, message: String) -> SyncError {
+        SyncError::Read {
+            endpoint: self.client.name().to_owned(),
+            model: self.shape.model.name.clone(),
+            message,
+        }
+    }
+
+    fn bad(&self, what: &str) -> SyncError {
+        bad_shape(self.client, self.shape, what)
+    }
+
+    fn no_page(&self) -> SyncError {
+        self.error("the answer has no data for the page".into())
+    }
+
+    fn failed(&self, errors: &[GraphqlError]) -> SyncError {
+        self.error(
+            errors
+                .first()
+                .map_or_else(|| "the read failed".into(), |e| e.message.clone()),
+        )
+    }
+
+    /// Sends one read: its `data` unparsed, or its GraphQL errors.
+    async fn request(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<Answer<Box<RawValue>>, SyncError> {
+        let response = self
+            .client
+            .graphql_as::<Box<RawValue>>(query, variables, Idempotency::Safe)
+            .await
+            .map_err(|source| SyncError::client(self.client.name().to_owned(), source))?;
+        if !response.errors.is_empty() {
+            return Ok(Err(response.errors));
+        }
+        response.data.map(Ok).ok_or_else(|| self.no_page())
+    }
+
+    /// Reads `parts` for `ids` and merges them, by id.
+    async fn by_ids(
+        &self,
+        parts: &[String],
+        ids: &[&str],
+    ) -> Result<Answer<HashMap<String, Value>>, SyncError> {
+        let mut out: HashMap<String, Value> = HashMap::new();
+        for part in parts {
+            let variables = json!({ "ids": ids, "locales": self.locales });
+            let data = match self.request(part, variables).await? {
+                Ok(data) => data,
+                Err(errors) => return Ok(Err(errors)),
+            };
+            let list = serde_json::from_str::<PartData>(data.get())
+                .map_err(|e| self.bad(&e.to_string()))?
+                .page
+                .ok_or_else(|| self.no_page())?;
+            for v in list {
+                let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_owned) else {
+                    continue;
+                };
+                match out.get_mut(&id) {
+                    Some(existing) => merge_node(existing, v),
+                    None => {
+                        out.insert(id, v);
+                    }
+                }
+            }
+        }
+        Ok(Ok(out))
+    }
+
+    /// The page after `cursor` entry by entry (see [`read_raw_page`]).
+    async fn isolate(
+        &self,
+        cursor: Option<&str>,
+        errors: Vec<GraphqlError>,
+    ) -> Result<RawPage, SyncError> {
+        if errors.iter().any(|e| e.path.is_empty()) {
+            return Err(self.failed(&errors));
+        }
+        let data = match self
+            .request(&self.query.ids, json!({ "after": cursor }))
+            .await?
+        {
+            Ok(data) => data,
+            Err(_) => return Err(self.failed(&errors)),
+        };
+        let ids_page = serde_json::from_str::<PageData>(data.get())
+            .map_err(|e| self.bad(&e.to_string()))?
+            .page
+            .ok_or_else(|| self.no_page())?;
+        let ids_page = raw_page(self.client, self.shape, ids_page)?;
+        let ids: Vec<&str> = ids_page.nodes.iter().map(|n| n.id.as_str()).collect();
+        let mut parts = vec![self.query.first_by_ids.clone()];
+        parts.extend(self.query.by_ids.iter().cloned());
+        let mut read: HashMap<String, Value> = HashMap::new();
+        let mut unread = Vec::new();
+        let mut pending: Vec<&[&str]> = vec![&ids];
+        while let Some(chunk) = pending.pop() {
+            match self.by_ids(&parts, chunk).await? {
+                Ok(nodes) => read.extend(nodes),
+                Err(errors) => match chunk {
+                    [] => {}
+                    [id] => unread.push(Unread::new(id, &errors[0])),
+                    _ => {
+                        let (a, b) = chunk.split_at(chunk.len() / 2);
+                        pending.push(b);
+                        pending.push(a);
+                    }
+                },
+            }
+        }
+        if read.is_empty() && ids.len() > 1 {
+            // Not one entry at fault: the query is.
+            return Err(self.failed(&errors));
+        }
+        let mut nodes = Vec::with_capacity(read.len());
+        for id in ids {
+            if let Some(value) = read.remove(id) {
+                let json = serde_json::value::to_raw_value(&value)
+                    .map_err(|e| self.bad(&e.to_string()))?;
+                nodes.push(RawNode {
+                    id: id.to_owned(),
+                    json,
+                });
+            }
+        }
+        Ok(RawPage {
+            nodes,
+            next: ids_page.next,
+            unread,
+        })
     }
 }
 
@@ -506,35 +710,6 @@ pub async fn read_raw_page(
 #[derive(Deserialize)]
 struct PartData {
     page: Option<Vec<Value>>,
-}
-
-fn no_page(client: &Client, shape: &Shape<'_>) -> SyncError {
-    SyncError::Read {
-        endpoint: client.name().to_owned(),
-        model: shape.model.name.clone(),
-        message: "the answer has no data for the page".into(),
-    }
-}
-
-/// Sends one read and returns its `data`, unparsed.
-async fn request(
-    client: &Client,
-    query: &str,
-    variables: Value,
-    shape: &Shape<'_>,
-) -> Result<Box<RawValue>, SyncError> {
-    let response = client
-        .graphql_as::<Box<RawValue>>(query, variables, Idempotency::Safe)
-        .await
-        .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
-    if let Some(err) = response.errors.first() {
-        return Err(SyncError::Read {
-            endpoint: client.name().to_owned(),
-            model: shape.model.name.clone(),
-            message: err.message.clone(),
-        });
-    }
-    response.data.ok_or_else(|| no_page(client, shape))
 }
 
 /// The nodes (unparsed but for their ids) and the next cursor of a page.
@@ -560,7 +735,11 @@ fn raw_page(client: &Client, shape: &Shape<'_>, page: Connection) -> Result<RawP
     } else {
         None
     };
-    Ok(RawPage { nodes, next })
+    Ok(RawPage {
+        nodes,
+        next,
+        unread: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -571,6 +750,8 @@ mod tests {
         PageQuery {
             paged: text.into(),
             by_ids: Vec::new(),
+            ids: String::new(),
+            first_by_ids: String::new(),
         }
     }
 

@@ -60,7 +60,7 @@ async fn adopt_assets(
         }
         let name = &shape.model.name;
         let locales = prepared.locales_for(shape);
-        let assets = read_all(
+        let (assets, _) = read_all(
             source,
             &prepared.queries[m],
             shape,

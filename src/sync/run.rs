@@ -669,6 +669,12 @@ impl Engine<'_> {
                     ));
                 }
             }
+            // Entries the source cannot answer for are failures of this run, and still there:
+            // never deleted on the strength of a read that could not see them.
+            for unread in &page.unread {
+                seen.insert(unread.id.clone());
+                self.fail(m, &unread.id, "read", unread.reason());
+            }
             self.checkpoint.pages_read += 1;
             self.checkpoint.entries_read += page.nodes.len() as u64;
             progress.inc(page.nodes.len() as u64);

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::canonical::{Entry, Version};
+use super::read::Unread;
 use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
@@ -95,28 +96,26 @@ pub(crate) async fn compare_sides(
 ) -> Result<Comparison, SyncError> {
     let mut src_entries = Vec::new();
     let mut dst_entries = Vec::new();
+    // Entries a side cannot answer for: differences, and left alone by a repair.
+    let mut src_unread = Vec::new();
+    let mut dst_unread = Vec::new();
     for (m, shape) in prepared.shapes.iter().enumerate() {
         let locales = prepared.locales_for(shape);
-        src_entries.push(
+        let read = |client| {
             read_all(
-                source,
+                client,
                 &prepared.queries[m],
                 shape,
                 &locales,
                 &prepared.default_locale,
             )
-            .await?,
-        );
-        dst_entries.push(
-            read_all(
-                dest,
-                &prepared.queries[m],
-                shape,
-                &locales,
-                &prepared.default_locale,
-            )
-            .await?,
-        );
+        };
+        let (entries, unread) = read(source).await?;
+        src_entries.push(entries);
+        src_unread.push(unread);
+        let (entries, unread) = read(dest).await?;
+        dst_entries.push(entries);
+        dst_unread.push(unread);
     }
     // Match destination entries to source entries, per model.
     let mut dest_to_source: HashMap<(String, String), String> = HashMap::new();
@@ -160,7 +159,7 @@ pub(crate) async fn compare_sides(
                 store
                     .and_then(|s| s.node(name, &e.id).ok().flatten())
                     .and_then(|r| r.dest_id)
-                    .filter(|d| dst_entries[m].contains_key(d))
+                    .filter(|d| dst_entries[m].contains_key(d) || dst_unread[m].contains_key(d))
                     .or_else(|| dst_entries[m].contains_key(&e.id).then(|| e.id.clone()))
             };
             if let Some(d) = &mapped {
@@ -198,6 +197,14 @@ pub(crate) async fn compare_sides(
         models.push((name.clone(), src_entries[m].len(), dst_entries[m].len()));
         let mut matched = BTreeSet::new();
         let mut list = Vec::new();
+        for u in src_unread[m].values() {
+            differences.push(Difference {
+                model: name.clone(),
+                id: u.id.clone(),
+                stage: "DRAFT".into(),
+                what: format!("the source {}", u.reason()),
+            });
+        }
         for (sid, did) in &pairs[m] {
             let diff = |stage: &str, what: String| Difference {
                 model: name.clone(),
@@ -220,7 +227,15 @@ pub(crate) async fn compare_sides(
                 continue;
             };
             matched.insert(did.clone());
-            let d = &dst_entries[m][did];
+            let Some(d) = dst_entries[m].get(did) else {
+                // Unreadable there: reported, and its acknowledgements left as they are.
+                let reason = dst_unread[m]
+                    .get(did)
+                    .map(Unread::reason)
+                    .unwrap_or_default();
+                differences.push(diff("DRAFT", format!("the destination {reason}")));
+                continue;
+            };
             let (mut content, mut edges) = (true, true);
             compare(
                 &s.draft,
@@ -288,6 +303,16 @@ pub(crate) async fn compare_sides(
                     id: did.clone(),
                     stage: "DRAFT".into(),
                     what: "extra in the destination (no source entry matches it)".into(),
+                });
+            }
+        }
+        for u in dst_unread[m].values() {
+            if !matched.contains(&u.id) {
+                differences.push(Difference {
+                    model: name.clone(),
+                    id: u.id.clone(),
+                    stage: "DRAFT".into(),
+                    what: format!("destination entry: it {}", u.reason()),
                 });
             }
         }
@@ -410,14 +435,16 @@ fn short(v: &serde_json::Value) -> String {
     }
 }
 
+/// Every entry of a model on one side, and those the side cannot answer for (by id).
 pub(super) async fn read_all(
     client: &Client,
     query: &super::read::PageQuery,
     shape: &super::shape::Shape<'_>,
     locales: &[String],
     default_locale: &str,
-) -> Result<BTreeMap<String, Entry>, SyncError> {
+) -> Result<(BTreeMap<String, Entry>, BTreeMap<String, Unread>), SyncError> {
     let mut out = BTreeMap::new();
+    let mut unread = BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = super::read::read_page(
@@ -432,10 +459,13 @@ pub(super) async fn read_all(
         for e in page.entries {
             out.insert(e.id.clone(), e);
         }
+        for u in page.unread {
+            unread.insert(u.id.clone(), u);
+        }
         match page.next {
             Some(n) => cursor = Some(n),
             None => break,
         }
     }
-    Ok(out)
+    Ok((out, unread))
 }
