@@ -989,6 +989,44 @@ mod tests {
     }
 
     #[test]
+    fn relations_are_parsed_once_into_rules() {
+        let c = parse(&format!(
+            "{}[relations]\n\"Block.preview\" = \"Asset.previewBlock\"\n\"Post.related\" = \"one-way\"\n\"Page.content\" = [\"Article.pages\", \"Video.appearsOn\"]\n",
+            endpoints("")
+        ))
+        .unwrap();
+        let field = |s: &str| FieldRef::parse(s).unwrap();
+        assert_eq!(
+            c.relations,
+            [
+                RelationRule::Pair(field("Block.preview"), field("Asset.previewBlock")),
+                RelationRule::Pair(field("Page.content"), field("Article.pages")),
+                RelationRule::Pair(field("Page.content"), field("Video.appearsOn")),
+                RelationRule::OneWay(field("Post.related")),
+            ]
+        );
+        assert!(parse(&endpoints("")).unwrap().relations.is_empty());
+        for (entry, needle) in [
+            (
+                "preview = \"Asset.previewBlock\"",
+                "the key `preview` is not `Model.field`",
+            ),
+            (
+                &format!("\"Block.preview\" = \"{JWT}\""),
+                "relations.\"Block.preview\": the value is not",
+            ),
+            ("\"Block.preview\" = 3", "relations.\"Block.preview\""),
+            ("\"Block.preview\" = []", "an empty list"),
+        ] {
+            let err = parse(&format!("{}[relations]\n{entry}\n", endpoints("")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{entry}: {err}");
+            assert!(!err.contains("c2VjcmV0"), "a value was printed: {err}");
+        }
+    }
+
+    #[test]
     fn deletion_limits() {
         assert!(MaxDeletions::Percent(50.0).allows(5, 10));
         assert!(!MaxDeletions::Percent(50.0).allows(6, 10));

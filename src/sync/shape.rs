@@ -288,3 +288,56 @@ fn component_fragments(targets: &[String], content: &ContentModel, depth: usize)
     }
     out.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Shape;
+    use crate::model::{from_sdl, ContentModel};
+
+    fn derive(types: &str) -> ContentModel {
+        let prelude = "interface Node { id: ID! stage: Stage! }\nenum Locale { \"\"\"System locale\"\"\" en }\nenum Stage { DRAFT PUBLISHED }\n";
+        from_sdl(&format!("{prelude}{types}"), "test.graphql").unwrap()
+    }
+
+    /// (owned, reverse) field names of `model`'s shape.
+    fn sides(content: &ContentModel, model: &str) -> (Vec<String>, Vec<String>) {
+        let shape = Shape::new(content, content.model(model).unwrap());
+        let names =
+            |fields: &[&crate::model::Field]| fields.iter().map(|f| f.name.clone()).collect();
+        (names(&shape.owned), names(&shape.reverse))
+    }
+
+    #[test]
+    fn every_relation_is_written_from_exactly_one_side_or_from_both_when_undecided() {
+        let content = derive(
+            r#"
+type Page implements Node { id: ID! stage: Stage! content: [PageContent!]! hero: Video }
+union PageContent = Article | Video
+type Article implements Node { id: ID! stage: Stage! pages: [Page!]! }
+type Video implements Node { id: ID! stage: Stage! appearsOn: [Page!]! }
+type Post implements Node { id: ID! stage: Stage! writer: Person editor: Person }
+type Person implements Node { id: ID! stage: Stage! written: [Post!]! edited: [Post!]! }
+input PageCreateInput { content: ID hero: ID }
+input ArticleCreateInput { pages: ID }
+input VideoCreateInput { appearsOn: ID }
+input PostCreateInput { writer: ID editor: ID }
+input PersonCreateInput { written: ID edited: ID }
+"#,
+        );
+        // `Video.appearsOn` has two candidates (`content`, `hero`): undecided, like `hero`.
+        assert_eq!(
+            sides(&content, "Page"),
+            (vec!["content".into(), "hero".into()], vec![])
+        );
+        assert_eq!(sides(&content, "Article"), (vec![], vec!["pages".into()]));
+        assert_eq!(sides(&content, "Video"), (vec!["appearsOn".into()], vec![]));
+        assert_eq!(
+            sides(&content, "Post"),
+            (vec!["writer".into(), "editor".into()], vec![])
+        );
+        assert_eq!(
+            sides(&content, "Person"),
+            (vec!["written".into(), "edited".into()], vec![])
+        );
+    }
+}
