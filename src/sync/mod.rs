@@ -233,6 +233,11 @@ pub(crate) async fn prepare(
             tracing::warn!(problems = %problems.join("; "), "[relations] left out for the destination");
         }
     }
+    for (model, field, target) in schemas.source.undecided_relations() {
+        tracing::warn!(
+            "relation {model}.{field} → {target} is undecided (several fields of {target} could be its reverse): synced and verified from both sides; name its reverse in the config's [relations] (`stagesync schema` lists them)"
+        );
+    }
     Ok(schemas)
 }
 

@@ -575,7 +575,12 @@ async fn an_undecided_pair_is_shown_synced_from_both_sides_and_fixed_by_config()
             assert_same_content(pair);
         }
     };
-    pair.ok(&["sync"]).await;
+    let out = pair.ok(&["sync"]).await;
+    let log = super::common::strip_ansi(&String::from_utf8_lossy(&out.stderr));
+    assert!(
+        log.contains("relation Post.writer → Person is undecided") && log.contains("[relations]"),
+        "the run does not warn about the undecided relation:\n{log}"
+    );
     pair.verify_passes().await;
     check("undecided, first sync").await;
     let (_, dest) = both_sides(&pair, "person", "cy", "edited", &["Post"]).await;
