@@ -120,6 +120,10 @@ pub struct SchemaArgs {
     /// Print the content model as JSON on stdout (`{"version": 1, ...}`) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// A stagesync config file whose `[relations]` table is applied (nothing else of it is
+    /// read: no tokens needed).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[cfg(feature = "emulator")]

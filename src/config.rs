@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 pub use crate::daemon::schedule::Schedule;
 pub use crate::hygraph::EndpointConfig as Endpoint;
+pub use crate::model::pairing::{FieldRef, RelationRule};
 
 /// A config problem; exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,8 @@ struct RawConfig {
     locales: Option<Vec<String>>,
     #[serde(default)]
     identity: BTreeMap<String, String>,
+    #[serde(default)]
+    relations: BTreeMap<String, toml::Value>,
     #[serde(default)]
     deletions: RawDeletions,
     #[serde(default)]
@@ -161,6 +164,9 @@ pub struct Config {
     pub locales: Option<Vec<String>>,
     /// Model → identity field (`id` or a unique field).
     pub identity: BTreeMap<String, String>,
+    /// `[relations]`: pairings of relation fields stated by the user, applied to both schemas
+    /// before anything else uses them (names are checked against the schemas then).
+    pub relations: Vec<RelationRule>,
     pub deletion_policy: DeletionPolicy,
     pub max_deletions: MaxDeletions,
     pub batch: BatchLimits,
@@ -222,6 +228,8 @@ impl Config {
                 ));
             }
         }
+
+        let relations = relation_rules(&raw.relations, &mut problems);
 
         let stages = raw
             .stages
@@ -308,6 +316,7 @@ impl Config {
                 stages,
                 locales: raw.locales,
                 identity: raw.identity,
+                relations,
                 deletion_policy,
                 max_deletions,
                 batch,
@@ -325,6 +334,82 @@ impl Config {
     pub fn pair(&self) -> String {
         format!("{} -> {}", self.source.url, self.destination.url)
     }
+}
+
+/// The `[relations]` table of a config file, without resolving anything else (its tokens
+/// included): what `stagesync schema --config FILE` applies.
+pub fn load_relations(path: &Path) -> Result<Vec<RelationRule>, ConfigError> {
+    let text = read(path)?;
+    let table: RelationsOnly = toml::from_str(&text).map_err(|_| {
+        // The whole file's syntax errors are reported (by line, never quoting it) by `syntax`.
+        match syntax(&text, path) {
+            Err(e) => e,
+            Ok(_) => ConfigError::Syntax {
+                path: path.to_owned(),
+                message: "the [relations] table is not a table".into(),
+            },
+        }
+    })?;
+    let mut problems = Vec::new();
+    let rules = relation_rules(&table.relations, &mut problems);
+    if problems.is_empty() {
+        Ok(rules)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RelationsOnly {
+    #[serde(default)]
+    relations: BTreeMap<String, toml::Value>,
+}
+
+/// `"Model.field" = "Other.field"` (a pair), `= ["A.f", "B.g"]` (a union's pairs, one per
+/// member) or `= "one-way"`.
+fn relation_rules(
+    table: &BTreeMap<String, toml::Value>,
+    problems: &mut Vec<String>,
+) -> Vec<RelationRule> {
+    const FIX: &str = "write \"Model.field\" = \"Target.reverseField\" (a list of them for a union's members), or \"Model.field\" = \"one-way\"";
+    let mut rules = Vec::new();
+    for (key, value) in table {
+        let Some(end) = FieldRef::parse(key) else {
+            let shown = if key.len() <= 64 && !looks_like_jwt(key) {
+                format!("`{key}`")
+            } else {
+                "(not shown)".into()
+            };
+            problems.push(format!(
+                "relations: the key {shown} is not `Model.field`; {FIX}"
+            ));
+            continue;
+        };
+        if value.as_str().map(str::trim) == Some("one-way") {
+            rules.push(RelationRule::OneWay(end));
+            continue;
+        }
+        let values: Vec<&toml::Value> = match value {
+            toml::Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        if values.is_empty() {
+            problems.push(format!("relations.\"{end}\": an empty list; {FIX}"));
+        }
+        for value in values {
+            match value.as_str().and_then(FieldRef::parse) {
+                Some(other) => rules.push(RelationRule::Pair(end.clone(), other)),
+                // The value is not shown: it is not what belongs here, and could be anything.
+                None => problems.push(format!(
+                    "relations.\"{end}\": the value is not `Model.field` or \"one-way\"; {FIX}"
+                )),
+            }
+        }
+    }
+    rules
 }
 
 /// Where a store is, from the config file without resolving its tokens: what `status`,
@@ -911,6 +996,44 @@ mod tests {
             PathBuf::from("/a")
         );
         assert_eq!(state_dir(None, Some(Path::new("/b"))), PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn relations_are_parsed_once_into_rules() {
+        let c = parse(&format!(
+            "{}[relations]\n\"Block.preview\" = \"Asset.previewBlock\"\n\"Post.related\" = \"one-way\"\n\"Page.content\" = [\"Article.pages\", \"Video.appearsOn\"]\n",
+            endpoints("")
+        ))
+        .unwrap();
+        let field = |s: &str| FieldRef::parse(s).unwrap();
+        assert_eq!(
+            c.relations,
+            [
+                RelationRule::Pair(field("Block.preview"), field("Asset.previewBlock")),
+                RelationRule::Pair(field("Page.content"), field("Article.pages")),
+                RelationRule::Pair(field("Page.content"), field("Video.appearsOn")),
+                RelationRule::OneWay(field("Post.related")),
+            ]
+        );
+        assert!(parse(&endpoints("")).unwrap().relations.is_empty());
+        for (entry, needle) in [
+            (
+                "preview = \"Asset.previewBlock\"",
+                "the key `preview` is not `Model.field`",
+            ),
+            (
+                &format!("\"Block.preview\" = \"{JWT}\""),
+                "relations.\"Block.preview\": the value is not",
+            ),
+            ("\"Block.preview\" = 3", "relations.\"Block.preview\""),
+            ("\"Block.preview\" = []", "an empty list"),
+        ] {
+            let err = parse(&format!("{}[relations]\n{entry}\n", endpoints("")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{entry}: {err}");
+            assert!(!err.contains("c2VjcmV0"), "a value was printed: {err}");
+        }
     }
 
     #[test]

@@ -10,16 +10,32 @@ use anyhow::Context as _;
 use crate::cli::SchemaArgs;
 use crate::model::{
     self, introspection::INTROSPECTION_QUERY, Access, Cardinality, ContentModel, Field, FieldKind,
+    PairedBy, Pairing, Relation,
 };
 
 use super::{Exit, UsageError};
 
 pub fn run(args: SchemaArgs) -> anyhow::Result<Exit> {
-    let content = if args.source.starts_with("http://") || args.source.starts_with("https://") {
+    let mut content = if args.source.starts_with("http://") || args.source.starts_with("https://") {
         from_endpoint(&args.source, args.token_env.as_deref())?
     } else {
         from_file(Path::new(&args.source))?
     };
+    if let Some(path) = &args.config {
+        let rules = crate::config::load_relations(path)?;
+        content.apply_relations(&rules).map_err(|problems| {
+            UsageError(format!(
+                "{}: the [relations] table does not fit {}:\n  - {}",
+                path.display(),
+                args.source,
+                problems.join("\n  - ")
+            ))
+        })?;
+    }
+    // On stderr, so `--json` output stays one object; the tables repeat it.
+    for line in undecided_warnings(&content) {
+        eprintln!("warning: {line}");
+    }
     if args.json {
         super::print_json(&content)?;
     } else {
@@ -154,8 +170,9 @@ pub(crate) fn tables(content: &ContentModel) -> String {
                         Some(u) => format!("{u} = {}", r.targets.join(" | ")),
                         None => r.targets.join(" | "),
                     },
-                    r.reverse.clone().unwrap_or_else(|| "-".into()),
+                    reverses(r),
                     cardinality(r.cardinality).into(),
+                    paired(r),
                 ])
             })
             .collect();
@@ -163,7 +180,7 @@ pub(crate) fn tables(content: &ContentModel) -> String {
             let _ = writeln!(out, "  relations:");
             table(
                 &mut out,
-                &["RELATION", "TARGET", "REVERSE", "CARDINALITY"],
+                &["RELATION", "TARGET", "REVERSE", "CARDINALITY", "PAIRED"],
                 relations,
             );
         }
@@ -250,6 +267,69 @@ fn kind(kind: &FieldKind) -> String {
             union.clone().unwrap_or_else(|| targets.join(" | "))
         ),
     }
+}
+
+/// The reverse field: one name, or per member of a union (`Article.pages, Video.appearsOn`).
+fn reverses(r: &Relation) -> String {
+    if let Some(one) = r.reverse() {
+        return one.to_owned();
+    }
+    let named: Vec<String> = r
+        .pairing
+        .iter()
+        .filter_map(|p| Some(format!("{}.{}", p.target, p.reverse.as_deref()?)))
+        .collect();
+    if named.is_empty() {
+        "-".into()
+    } else {
+        named.join(", ")
+    }
+}
+
+/// How the relation was paired: one word when every target was paired alike, else per target.
+fn paired(r: &Relation) -> String {
+    let word = |p: &Pairing| match (p.by, &p.reverse) {
+        (PairedBy::Config, None) => "one-way by config",
+        (by, _) => by.describe(),
+    };
+    match r.pairing.first() {
+        Some(first) if r.pairing.iter().all(|p| word(p) == word(first)) => word(first).into(),
+        _ => r
+            .pairing
+            .iter()
+            .map(|p| format!("{}: {}", p.target, word(p)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// One line per undecided relation end, with the `[relations]` entry that would decide it.
+fn undecided_warnings(content: &ContentModel) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (model, field, target) in content.undecided_relations() {
+        let candidates: Vec<String> = content
+            .model(target)
+            .into_iter()
+            .flat_map(|m| &m.fields)
+            .filter(|f| {
+                !(target == model && f.name == field)
+                    && f.relation().is_some_and(|r| {
+                        r.pairing
+                            .iter()
+                            .any(|p| p.target == model && p.by == PairedBy::Undecided)
+                    })
+            })
+            .map(|f| format!("{target}.{}", f.name))
+            .collect();
+        let example = candidates
+            .first()
+            .map_or_else(|| format!("{target}.field"), Clone::clone);
+        lines.push(format!(
+            "{model}.{field} → {target}: undecided between {}; stagesync reads, writes and verifies it from both sides as separate one-way relations. Say which field is its reverse in the config: [relations] \"{model}.{field}\" = \"{example}\" (or = \"one-way\"), and pass it here with --config",
+            candidates.join(", ")
+        ));
+    }
+    lines
 }
 
 fn cardinality(c: Cardinality) -> &'static str {

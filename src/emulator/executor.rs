@@ -1456,7 +1456,7 @@ impl Writer<'_> {
 
     /// The model and field on the other side of `rel` for target `t`, for two-way relations.
     fn reverse_of(&self, rel: &crate::model::Relation, t: &Ref) -> Option<(Model, Field)> {
-        let name = rel.reverse.as_ref()?;
+        let name = rel.reverse_for(&t.typename)?;
         let model = self.cm.model(&t.typename)?;
         let field = model.field(name)?;
         Some((model.clone(), field.clone()))
@@ -1556,14 +1556,25 @@ impl Writer<'_> {
                     .to_vec();
                 if !rf.list {
                     for other in back.iter().filter(|o| **o != me) {
-                        // `other` is an entry of this side's model holding `target` in `field`.
+                        // `other` holds `target` in the field paired with `rf` on its model
+                        // (members of a union may name it differently from `field`).
+                        let theirs_field = rf
+                            .relation()
+                            .and_then(|r| r.reverse_for(&other.typename))
+                            .unwrap_or(&field.name)
+                            .to_owned();
                         let mut theirs = self
                             .store
-                            .list(stage, &other.typename, &field.name, &other.id)
+                            .list(stage, &other.typename, &theirs_field, &other.id)
                             .to_vec();
                         theirs.retain(|r| r != target);
-                        self.store
-                            .put_list(stage, &other.typename, &field.name, &other.id, theirs);
+                        self.store.put_list(
+                            stage,
+                            &other.typename,
+                            &theirs_field,
+                            &other.id,
+                            theirs,
+                        );
                     }
                     back.retain(|o| *o == me);
                 }

@@ -462,7 +462,7 @@ impl<'a> Generator<'a> {
     /// `User`, `ScheduledOperation`, `ScheduledRelease`: referenced by every content model's
     /// system fields and filters. Read-only here: their queries exist, their mutations do not.
     fn system_models(&mut self) {
-        use crate::model::{Access, Cardinality, Relation};
+        use crate::model::{Access, Relation};
         let field = |name: &str, kind: FieldKind, required: bool, list: bool| Field {
             name: name.into(),
             kind,
@@ -475,14 +475,8 @@ impl<'a> Generator<'a> {
         };
         let scalar = |s| FieldKind::Scalar { scalar: s };
         let enumeration = |n: &str| FieldKind::Enumeration { name: n.into() };
-        let relation = |target: &str| {
-            FieldKind::Relation(Relation {
-                targets: vec![target.into()],
-                union: None,
-                reverse: None,
-                cardinality: Cardinality::OneWay,
-            })
-        };
+        let relation =
+            |target: &str| FieldKind::Relation(Relation::one_way(vec![target.into()], None));
         let user_fields = vec![
             field("isActive", scalar(Scalar::Boolean), true, false),
             field("kind", enumeration("UserKind"), true, false),
@@ -1806,15 +1800,18 @@ mod tests {
     fn relation(name: &str, targets: &[&str], union: Option<&str>, reverse: Option<&str>) -> Field {
         field(
             name,
-            FieldKind::Relation(Relation {
-                targets: targets.iter().map(|t| t.to_string()).collect(),
-                union: union.map(String::from),
-                reverse: reverse.map(String::from),
-                cardinality: if reverse.is_some() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneWay
-                },
+            FieldKind::Relation({
+                let targets = targets.iter().map(|t| t.to_string()).collect();
+                match reverse {
+                    Some(reverse) => Relation::two_way(
+                        targets,
+                        union.map(String::from),
+                        reverse,
+                        crate::model::PairedBy::Declared,
+                        Cardinality::ManyToMany,
+                    ),
+                    None => Relation::one_way(targets, union.map(String::from)),
+                }
             }),
         )
     }

@@ -13,16 +13,10 @@
 //!   out: there is nothing stagesync could write to it.
 //! - Enumerations are the enums used by fields of models and components (system enums such as
 //!   `ImageFit` are not content).
-//! - Reverse fields are paired by mutual match: field `A.f` targeting `B` and field `B.g`
-//!   targeting `A` are each other's reverse when each is the other's only candidate. When a side
-//!   has several candidates, Hygraph's naming decides: asset reverse fields are named
-//!   `<model><Field>` (`Asset.productImage` ↔ `Product.image`), other reverse fields default to
-//!   the model's API id (`Review.product`, `Product.reviews`), and a plain relation is preferred
-//!   over a union one. Whatever stays ambiguous gets `reverse: None` (`OneWay`). A union relation
-//!   gets a reverse only when every member's reverse field has the same name; the members' fields
-//!   still name the union field as their reverse.
+//! - Relations are paired with their reverse fields by [`super::pairing`] (types, then Hygraph's
+//!   naming; what stays ambiguous is undecided, never guessed).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use super::type_system::{FieldDef, TypeKind, TypeSystem};
 use super::{
@@ -210,7 +204,7 @@ pub(crate) fn derive(types: &TypeSystem, origin: &str) -> Result<ContentModel, M
         })
         .collect();
 
-    pair_relations(&mut models);
+    super::pairing::pair(&mut models, &[]).expect("no rules, no problems");
 
     Ok(ContentModel {
         models,
@@ -410,12 +404,7 @@ fn field_kind(
     };
     let def = ctx.types.get(target).ok_or_else(|| missing(target))?;
     let relation = |targets: Vec<String>, union: Option<String>| {
-        FieldKind::Relation(Relation {
-            targets,
-            union,
-            reverse: None,
-            cardinality: Cardinality::OneWay,
-        })
+        FieldKind::Relation(Relation::one_way(targets, union))
     };
     Ok(match &def.kind {
         TypeKind::Enum { .. } => Some(FieldKind::Enumeration {
@@ -462,147 +451,6 @@ fn field_kind(
     })
 }
 
-/// One relation field, as seen by the pairing.
-struct End {
-    model: String,
-    field: String,
-    targets: Vec<String>,
-    list: bool,
-    union: bool,
-}
-
-/// Finds reverse fields and sets `reverse` and `cardinality` on every relation (module doc).
-fn pair_relations(models: &mut [Model]) {
-    let ends: Vec<End> = models
-        .iter()
-        .flat_map(|m| {
-            m.fields.iter().filter_map(move |f| {
-                f.relation().map(|r| End {
-                    model: m.name.clone(),
-                    field: f.name.clone(),
-                    targets: r.targets.clone(),
-                    list: f.list,
-                    union: r.union.is_some(),
-                })
-            })
-        })
-        .collect();
-    let assets: BTreeSet<&str> = models
-        .iter()
-        .filter(|m| m.asset.is_some())
-        .map(|m| m.name.as_str())
-        .collect();
-    let api_ids: HashMap<&str, [&str; 2]> = models
-        .iter()
-        .map(|m| (m.name.as_str(), [m.singular.as_str(), m.plural.as_str()]))
-        .collect();
-
-    // (end index, target model) → index of the reverse end.
-    let mut pairs: HashMap<(usize, String), usize> = HashMap::new();
-    let choice = |pairs: &HashMap<(usize, String), usize>, e: usize, target: &str| {
-        let end = &ends[e];
-        let candidates: Vec<usize> = (0..ends.len())
-            .filter(|&c| c != e)
-            .filter(|&c| ends[c].model == target && ends[c].targets.contains(&end.model))
-            .filter(|&c| match pairs.get(&(c, end.model.clone())) {
-                Some(&partner) => partner == e,
-                None => true,
-            })
-            .collect();
-        pick(&candidates, |c| {
-            let other = &ends[c];
-            if assets.contains(target) {
-                other.field == asset_reverse_name(&end.model, &end.field)
-            } else if assets.contains(end.model.as_str()) {
-                end.field == asset_reverse_name(&other.model, &other.field)
-            } else {
-                false
-            }
-        })
-        .or_else(|| {
-            pick(&candidates, |c| {
-                api_ids
-                    .get(end.model.as_str())
-                    .is_some_and(|ids| ids.contains(&ends[c].field.as_str()))
-            })
-        })
-        .or_else(|| pick(&candidates, |c| !ends[c].union))
-    };
-
-    loop {
-        let mut changed = false;
-        for (e, end) in ends.iter().enumerate() {
-            for target in &end.targets {
-                if pairs.contains_key(&(e, target.clone())) {
-                    continue;
-                }
-                let Some(g) = choice(&pairs, e, target) else {
-                    continue;
-                };
-                if choice(&pairs, g, &end.model) == Some(e) {
-                    pairs.insert((e, target.clone()), g);
-                    pairs.insert((g, end.model.clone()), e);
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-
-    let mut resolved: BTreeMap<(String, String), (Option<String>, Cardinality)> = BTreeMap::new();
-    for (e, end) in ends.iter().enumerate() {
-        let partners: Vec<Option<&End>> = end
-            .targets
-            .iter()
-            .map(|t| pairs.get(&(e, t.clone())).map(|&g| &ends[g]))
-            .collect();
-        let reverse = match partners.first() {
-            Some(Some(first))
-                if partners
-                    .iter()
-                    .all(|p| p.is_some_and(|p| p.field == first.field)) =>
-            {
-                Some((
-                    first.field.clone(),
-                    partners.iter().flatten().any(|p| p.list),
-                ))
-            }
-            _ => None,
-        };
-        let card = cardinality(end.list, reverse.as_ref().map(|r| r.1));
-        resolved.insert(
-            (end.model.clone(), end.field.clone()),
-            (reverse.map(|r| r.0), card),
-        );
-    }
-    for model in models.iter_mut() {
-        for field in &mut model.fields {
-            if let FieldKind::Relation(relation) = &mut field.kind {
-                if let Some((reverse, card)) =
-                    resolved.remove(&(model.name.clone(), field.name.clone()))
-                {
-                    relation.reverse = reverse;
-                    relation.cardinality = card;
-                }
-            }
-        }
-    }
-}
-
-/// The candidate if there is exactly one; else the one candidate `prefer` singles out.
-fn pick(candidates: &[usize], prefer: impl Fn(usize) -> bool) -> Option<usize> {
-    if let [only] = candidates {
-        return Some(*only);
-    }
-    let preferred: Vec<usize> = candidates.iter().copied().filter(|&c| prefer(c)).collect();
-    match preferred.as_slice() {
-        [only] => Some(*only),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::{from_sdl, Cardinality, ContentModel};
@@ -625,7 +473,7 @@ enum Stage { DRAFT PUBLISHED }
             .unwrap()
             .relation()
             .unwrap();
-        (r.reverse.clone(), r.cardinality)
+        (r.reverse().map(String::from), r.cardinality)
     }
 
     #[test]

@@ -592,15 +592,24 @@ impl Reader<'_> {
                 } else {
                     field_spec.reverse.clone()
                 };
-                resolved.push((reverse, cardinality(field.list, reverse_list)));
+                let pairing = relation
+                    .targets
+                    .iter()
+                    .map(|t| super::Pairing {
+                        target: t.clone(),
+                        reverse: reverse.clone(),
+                        by: super::PairedBy::Declared,
+                    })
+                    .collect::<Vec<_>>();
+                resolved.push((pairing, cardinality(field.list, reverse_list)));
             }
         }
         let mut resolved = resolved.into_iter();
         for model in models.iter_mut() {
             for field in &mut model.fields {
                 if let FieldKind::Relation(relation) = &mut field.kind {
-                    if let Some((reverse, card)) = resolved.next() {
-                        relation.reverse = reverse;
+                    if let Some((pairing, card)) = resolved.next() {
+                        relation.pairing = pairing;
                         relation.cardinality = card;
                     }
                 }
@@ -628,12 +637,7 @@ impl Reader<'_> {
 }
 
 fn relation(targets: Vec<String>, union: Option<String>) -> FieldKind {
-    FieldKind::Relation(Relation {
-        targets,
-        union,
-        reverse: None,
-        cardinality: super::Cardinality::OneWay,
-    })
+    FieldKind::Relation(Relation::one_way(targets, union))
 }
 
 /// The `Asset` model as Hygraph defines it, with one reverse field per asset field of `models`
@@ -673,12 +677,13 @@ fn asset_model(system: AssetSystem, models: &mut [Model]) -> Model {
             if relation.targets == [ASSET] {
                 fields.push(Field {
                     name: asset_reverse_name(&model.name, &field.name),
-                    kind: FieldKind::Relation(Relation {
-                        targets: vec![model.name.clone()],
-                        union: None,
-                        reverse: Some(field.name.clone()),
-                        cardinality: cardinality(true, Some(field.list)),
-                    }),
+                    kind: FieldKind::Relation(Relation::two_way(
+                        vec![model.name.clone()],
+                        None,
+                        &field.name,
+                        super::PairedBy::Declared,
+                        cardinality(true, Some(field.list)),
+                    )),
                     list: true,
                     required: false,
                     localized: false,

@@ -9,6 +9,7 @@ mod derive;
 mod error;
 mod file;
 pub mod introspection;
+pub mod pairing;
 pub mod rich_text;
 mod schema;
 mod type_system;
@@ -151,15 +152,149 @@ pub enum Scalar {
 }
 
 /// A reference from this entry to other entries (or assets).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Relation {
     /// Target model names: one, or the members of a union.
     pub targets: Vec<String>,
     /// The union type name when the relation is polymorphic.
     pub union: Option<String>,
-    /// The field on the target that shows the same relation from the other side, if any.
-    pub reverse: Option<String>,
+    /// Per target, in the order of `targets`: the field on that target that shows the same
+    /// relation from the other side (members of a union may each name theirs differently), and
+    /// how that was decided. See [`pairing`].
+    pub pairing: Vec<Pairing>,
     pub cardinality: Cardinality,
+}
+
+/// How one end of a relation is paired with the field showing it from one target model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pairing {
+    pub target: String,
+    /// The field on `target` pointing back; `None` when the target does not show this relation
+    /// (one-way) or when stagesync cannot tell which field does (undecided).
+    pub reverse: Option<String>,
+    pub by: PairedBy,
+}
+
+/// How a pairing was decided (`stagesync schema` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairedBy {
+    /// The types alone: one field each way between the two models, or each member of a union
+    /// with exactly one field back to the owner.
+    Types,
+    /// Hygraph's naming of reverse fields decided between several relations of two models.
+    Naming,
+    /// A `[relations]` entry of the config.
+    Config,
+    /// A model file's `reverse` (or Hygraph's asset reverse field a model file implies).
+    Declared,
+    /// Several fields could be the reverse and nothing decides: the relation is read, written
+    /// and verified from both sides, each as its own one-way relation.
+    Undecided,
+    /// No field points back: the target does not show this relation.
+    OneWay,
+}
+
+impl PairedBy {
+    /// The words `stagesync schema` prints.
+    pub fn describe(self) -> &'static str {
+        match self {
+            PairedBy::Types => "by types",
+            PairedBy::Naming => "by naming",
+            PairedBy::Config => "by config",
+            PairedBy::Declared => "by model file",
+            PairedBy::Undecided => "undecided",
+            PairedBy::OneWay => "one-way",
+        }
+    }
+}
+
+impl Relation {
+    /// A relation no target points back to.
+    pub fn one_way(targets: Vec<String>, union: Option<String>) -> Relation {
+        let pairing = targets
+            .iter()
+            .map(|t| Pairing {
+                target: t.clone(),
+                reverse: None,
+                by: PairedBy::OneWay,
+            })
+            .collect();
+        Relation {
+            targets,
+            union,
+            pairing,
+            cardinality: Cardinality::OneWay,
+        }
+    }
+
+    /// A relation whose every target points back through a field named `reverse`.
+    pub fn two_way(
+        targets: Vec<String>,
+        union: Option<String>,
+        reverse: &str,
+        by: PairedBy,
+        cardinality: Cardinality,
+    ) -> Relation {
+        let pairing = targets
+            .iter()
+            .map(|t| Pairing {
+                target: t.clone(),
+                reverse: Some(reverse.to_owned()),
+                by,
+            })
+            .collect();
+        Relation {
+            targets,
+            union,
+            pairing,
+            cardinality,
+        }
+    }
+
+    /// The common case: the one reverse field every target names alike (`Event.talks` ↔
+    /// `Talk.event`). `None` when a target does not point back, or members of a union name
+    /// their reverse fields differently (see [`Relation::reverse_for`]).
+    pub fn reverse(&self) -> Option<&str> {
+        let first = self.pairing.first()?.reverse.as_deref()?;
+        self.pairing
+            .iter()
+            .all(|p| p.reverse.as_deref() == Some(first))
+            .then_some(first)
+    }
+
+    /// The field on `target` showing this relation from the other side, if any.
+    pub fn reverse_for(&self, target: &str) -> Option<&str> {
+        self.pairing
+            .iter()
+            .find(|p| p.target == target)
+            .and_then(|p| p.reverse.as_deref())
+    }
+
+    /// Every target points back: the relation is two-way for all of them.
+    pub fn fully_paired(&self) -> bool {
+        !self.pairing.is_empty() && self.pairing.iter().all(|p| p.reverse.is_some())
+    }
+
+    /// Targets for which stagesync could not tell the reverse field.
+    pub fn undecided(&self) -> impl Iterator<Item = &Pairing> {
+        self.pairing.iter().filter(|p| p.by == PairedBy::Undecided)
+    }
+}
+
+/// The JSON form (`schema --json`): `reverse` as before (the common single reverse field), and
+/// `pairing` per target.
+impl Serialize for Relation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("Relation", 5)?;
+        s.serialize_field("targets", &self.targets)?;
+        s.serialize_field("union", &self.union)?;
+        s.serialize_field("reverse", &self.reverse())?;
+        s.serialize_field("cardinality", &self.cardinality)?;
+        s.serialize_field("pairing", &self.pairing)?;
+        s.end()
+    }
 }
 
 /// Cardinality as seen from this side: `OneToMany` means this entry holds many targets and each
@@ -197,6 +332,32 @@ impl ContentModel {
 
     pub fn enumeration(&self, name: &str) -> Option<&Enumeration> {
         self.enumerations.iter().find(|e| e.name == name)
+    }
+
+    /// Pairs every relation again with the config's `[relations]` entries first (see
+    /// [`pairing`]). Each problem with the entries (a model or field the schema lacks, fields
+    /// that do not point at each other) is one line of the error; nothing changes then.
+    pub fn apply_relations(&mut self, rules: &[pairing::RelationRule]) -> Result<(), Vec<String>> {
+        let mut models = self.models.clone();
+        pairing::pair(&mut models, rules)?;
+        self.models = models;
+        Ok(())
+    }
+
+    /// Relation ends whose reverse field stagesync could not tell, as `(model, field, target)`.
+    pub fn undecided_relations(&self) -> Vec<(&str, &str, &str)> {
+        self.models
+            .iter()
+            .flat_map(|m| {
+                m.fields
+                    .iter()
+                    .filter_map(move |f| Some((m, f, f.relation()?)))
+            })
+            .flat_map(|(m, f, r)| {
+                r.undecided()
+                    .map(move |p| (m.name.as_str(), f.name.as_str(), p.target.as_str()))
+            })
+            .collect()
     }
 
     /// The asset model, if the project has one.

@@ -118,6 +118,11 @@ pub enum SyncError {
         .0.join("; ")
     )]
     UnknownLocales(Vec<String>),
+    #[error(
+        "the config's [relations] table does not fit the source's schema:\n  - {}\n`stagesync schema <source URL>` lists the relations and how each is paired",
+        .0.join("\n  - ")
+    )]
+    Relations(Vec<String>),
     #[error("identity.{model} = \"{field}\": {problem}")]
     Identity {
         model: String,
@@ -156,6 +161,7 @@ impl SyncError {
                 | SyncError::UnknownStages(_)
                 | SyncError::UnknownLocales(_)
                 | SyncError::Identity { .. }
+                | SyncError::Relations(_)
                 | SyncError::ReadOnlyDestination
                 | SyncError::QueryTooLarge(_)
         )
@@ -195,13 +201,46 @@ pub(crate) struct Schemas {
     pub dest: ContentModel,
 }
 
-/// Both schemas, introspected at once.
-pub(crate) async fn prepare(source: &Client, dest: &Client) -> Result<Schemas, SyncError> {
+/// Both schemas, introspected at once, with the config's `[relations]` applied to both before
+/// anything uses them. Entries naming what the source lacks are a configuration error; the
+/// destination takes the entries its own schema can (a field it lacks is reported by the
+/// compatibility check, naming the fix).
+pub(crate) async fn prepare(
+    config: &Config,
+    source: &Client,
+    dest: &Client,
+) -> Result<Schemas, SyncError> {
     let (s, d) = futures::join!(introspect(source), introspect(dest));
-    let schemas = Schemas {
+    let mut schemas = Schemas {
         source: s?,
         dest: d?,
     };
+    if !config.relations.is_empty() {
+        schemas
+            .source
+            .apply_relations(&config.relations)
+            .map_err(SyncError::Relations)?;
+        let fitting: Vec<crate::config::RelationRule> = config
+            .relations
+            .iter()
+            .filter(|rule| {
+                schemas
+                    .dest
+                    .clone()
+                    .apply_relations(std::slice::from_ref(rule))
+                    .is_ok()
+            })
+            .cloned()
+            .collect();
+        if let Err(problems) = schemas.dest.apply_relations(&fitting) {
+            tracing::warn!(problems = %problems.join("; "), "[relations] left out for the destination");
+        }
+    }
+    for (model, field, target) in schemas.source.undecided_relations() {
+        tracing::warn!(
+            "relation {model}.{field} → {target} is undecided (several fields of {target} could be its reverse): synced and verified from both sides; name its reverse in the config's [relations] (`stagesync schema` lists them)"
+        );
+    }
     Ok(schemas)
 }
 

@@ -134,7 +134,7 @@ pub(super) async fn run(
 ) -> Result<RunReport, SyncError> {
     let source = endpoint_client(&config.source)?;
     let dest = endpoint_client(&config.destination)?;
-    let schemas = prepare(&source, &dest).await?;
+    let schemas = prepare(config, &source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
     let mut opts = opts;
     // A run that did not finish (killed, stopped, failed) may have left the destination in

@@ -69,14 +69,8 @@ impl<'m> Shape<'m> {
                 continue;
             }
             match &field.kind {
-                FieldKind::Relation(rel) => {
-                    if owns(
-                        content,
-                        model,
-                        field,
-                        rel.reverse.as_deref(),
-                        rel.cardinality,
-                    ) {
+                FieldKind::Relation(_) => {
+                    if owns(content, model, field) {
                         shape.owned.push(field);
                     } else {
                         shape.reverse.push(field);
@@ -156,36 +150,44 @@ fn skipped_inside<'m>(
     }
 }
 
-/// Two-way relations are written from one side only: the side holding the ordered list when the
-/// other holds one target; the non-asset side of asset links; else the alphabetically first
-/// `Model.field`. One-way relations are always written from their only side.
-fn owns(
-    content: &ContentModel,
-    model: &Model,
-    field: &Field,
-    reverse: Option<&str>,
-    cardinality: Cardinality,
-) -> bool {
-    let Some(reverse) = reverse else {
+/// Two-way relations are written from one side only: the union side of a union relation (its
+/// members' fields are parts of it); the non-asset side of asset links; the side holding the
+/// ordered list when the other holds one target; else the alphabetically first `Model.field`.
+/// A relation with a target that does not point back — one-way, or undecided (see
+/// `model::pairing`) — is written from this side, whatever the other side does: both sides of
+/// an undecided pair are read, written and verified, each as the data of its own entries.
+fn owns(content: &ContentModel, model: &Model, field: &Field) -> bool {
+    let rel = field.relation().expect("relation field");
+    if !rel.fully_paired() {
         return true;
-    };
+    }
     if model.asset.is_some() {
         return false;
     }
-    let rel = field.relation().expect("relation field");
     if rel
         .targets
         .iter()
         .any(|t| content.model(t).is_some_and(|m| m.asset.is_some()))
+        || rel.union.is_some()
     {
         return true;
     }
-    match cardinality {
+    let target = rel.targets.first().map(String::as_str).unwrap_or("");
+    let reverse = rel.reverse_for(target).unwrap_or("");
+    let partner = content
+        .model(target)
+        .and_then(|m| m.field(reverse))
+        .and_then(Field::relation);
+    // A partner that writes whatever this side does (a union, or one with a target of its own
+    // that does not point back) holds these edges already.
+    if partner.is_some_and(|p| p.union.is_some() || !p.fully_paired()) {
+        return false;
+    }
+    match rel.cardinality {
         Cardinality::OneToMany => true,
         Cardinality::ManyToOne => false,
         Cardinality::OneWay => true,
         Cardinality::OneToOne | Cardinality::ManyToMany => {
-            let target = rel.targets.first().map(String::as_str).unwrap_or("");
             (model.name.as_str(), field.name.as_str()) <= (target, reverse)
         }
     }
@@ -287,4 +289,57 @@ fn component_fragments(targets: &[String], content: &ContentModel, depth: usize)
         out.push(format!("... on {name} {{ {} }}", plain.join(" ")));
     }
     out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shape;
+    use crate::model::{from_sdl, ContentModel};
+
+    fn derive(types: &str) -> ContentModel {
+        let prelude = "interface Node { id: ID! stage: Stage! }\nenum Locale { \"\"\"System locale\"\"\" en }\nenum Stage { DRAFT PUBLISHED }\n";
+        from_sdl(&format!("{prelude}{types}"), "test.graphql").unwrap()
+    }
+
+    /// (owned, reverse) field names of `model`'s shape.
+    fn sides(content: &ContentModel, model: &str) -> (Vec<String>, Vec<String>) {
+        let shape = Shape::new(content, content.model(model).unwrap());
+        let names =
+            |fields: &[&crate::model::Field]| fields.iter().map(|f| f.name.clone()).collect();
+        (names(&shape.owned), names(&shape.reverse))
+    }
+
+    #[test]
+    fn every_relation_is_written_from_exactly_one_side_or_from_both_when_undecided() {
+        let content = derive(
+            r#"
+type Page implements Node { id: ID! stage: Stage! content: [PageContent!]! hero: Video }
+union PageContent = Article | Video
+type Article implements Node { id: ID! stage: Stage! pages: [Page!]! }
+type Video implements Node { id: ID! stage: Stage! appearsOn: [Page!]! }
+type Post implements Node { id: ID! stage: Stage! writer: Person editor: Person }
+type Person implements Node { id: ID! stage: Stage! written: [Post!]! edited: [Post!]! }
+input PageCreateInput { content: ID hero: ID }
+input ArticleCreateInput { pages: ID }
+input VideoCreateInput { appearsOn: ID }
+input PostCreateInput { writer: ID editor: ID }
+input PersonCreateInput { written: ID edited: ID }
+"#,
+        );
+        // `Video.appearsOn` has two candidates (`content`, `hero`): undecided, like `hero`.
+        assert_eq!(
+            sides(&content, "Page"),
+            (vec!["content".into(), "hero".into()], vec![])
+        );
+        assert_eq!(sides(&content, "Article"), (vec![], vec!["pages".into()]));
+        assert_eq!(sides(&content, "Video"), (vec!["appearsOn".into()], vec![]));
+        assert_eq!(
+            sides(&content, "Post"),
+            (vec!["writer".into(), "editor".into()], vec![])
+        );
+        assert_eq!(
+            sides(&content, "Person"),
+            (vec!["written".into(), "edited".into()], vec![])
+        );
+    }
 }

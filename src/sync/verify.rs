@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::canonical::{Entry, Version};
 use super::read::Unread;
-use super::{endpoint_client, introspect, Prepared, Schemas, SyncError};
+use super::{endpoint_client, Prepared, SyncError};
 use crate::config::Config;
 use crate::hygraph::Client;
 use crate::model::rich_text::map_ast_references;
@@ -41,11 +41,7 @@ impl VerifyReport {
 pub async fn verify(config: &Config, store: Option<&Store>) -> Result<VerifyReport, SyncError> {
     let source = endpoint_client(&config.source)?;
     let dest = endpoint_client(&config.destination)?;
-    let (s, d) = futures::join!(introspect(&source), introspect(&dest));
-    let schemas = Schemas {
-        source: s?,
-        dest: d?,
-    };
+    let schemas = super::prepare(config, &source, &dest).await?;
     let prepared = Prepared::new(config, None, &schemas)?;
     Ok(compare_sides(&prepared, &source, &dest, store)
         .await?

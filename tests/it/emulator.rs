@@ -46,11 +46,18 @@ fn relation(
         list,
         ..field(
             name,
-            FieldKind::Relation(Relation {
-                targets: targets.iter().map(|t| t.to_string()).collect(),
-                union: None,
-                reverse: reverse.map(String::from),
-                cardinality,
+            FieldKind::Relation({
+                let targets = targets.iter().map(|t| t.to_string()).collect();
+                match reverse {
+                    Some(reverse) => Relation::two_way(
+                        targets,
+                        None,
+                        reverse,
+                        stagesync::model::PairedBy::Declared,
+                        cardinality,
+                    ),
+                    None => Relation::one_way(targets, None),
+                }
             }),
         )
     }
@@ -189,12 +196,10 @@ fn conference_model() -> ContentModel {
     let venue = Field {
         ..field(
             "venue",
-            FieldKind::Relation(Relation {
-                targets: vec!["Conference".into(), "Event".into()],
-                union: Some("TalkVenue".into()),
-                reverse: None,
-                cardinality: Cardinality::OneWay,
-            }),
+            FieldKind::Relation(Relation::one_way(
+                vec!["Conference".into(), "Event".into()],
+                Some("TalkVenue".into()),
+            )),
         )
     };
     ContentModel {

@@ -31,12 +31,13 @@ fn scalar(s: Scalar) -> FieldKind {
 }
 
 fn relation(target: &str, reverse: &str, cardinality: Cardinality) -> FieldKind {
-    FieldKind::Relation(Relation {
-        targets: vec![target.into()],
-        union: None,
-        reverse: Some(reverse.into()),
+    FieldKind::Relation(Relation::two_way(
+        vec![target.into()],
+        None,
+        reverse,
+        stagesync::model::PairedBy::Declared,
         cardinality,
-    })
+    ))
 }
 
 fn localized(mut f: Field) -> Field {

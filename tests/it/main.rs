@@ -15,6 +15,7 @@ mod fields;
 mod harness;
 mod kill;
 mod model;
+mod relations;
 mod resilience;
 mod richtext;
 mod schema_classes;

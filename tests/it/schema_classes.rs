@@ -149,9 +149,7 @@ async fn a_read_only_schema_serves_reads_only_and_is_refused_as_a_destination() 
 /// in such an input (GraphQL forbids empty input types), and the emulator must start on them.
 #[tokio::test(flavor = "multi_thread")]
 async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_starts() {
-    use stagesync::model::{
-        Access, Cardinality, Component, Field, FieldKind, Model, Relation, Scalar,
-    };
+    use stagesync::model::{Access, Component, Field, FieldKind, Model, Relation, Scalar};
     let field = |name: &str, kind: FieldKind| Field {
         name: name.into(),
         kind,
@@ -162,14 +160,7 @@ async fn inputs_without_writable_fields_hold_an_underscore_and_the_emulator_star
         access: Access::Writable,
         embeds: Vec::new(),
     };
-    let one_way_to_talk = || {
-        FieldKind::Relation(Relation {
-            targets: vec!["Talk".into()],
-            union: None,
-            reverse: None,
-            cardinality: Cardinality::OneWay,
-        })
-    };
+    let one_way_to_talk = || FieldKind::Relation(Relation::one_way(vec!["Talk".into()], None));
     let mut content = conference();
     let mut views = field(
         "views",

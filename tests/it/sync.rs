@@ -104,7 +104,7 @@ async fn previous_owners(
     let Some(reverse) = f
         .relation()
         .filter(|r| r.cardinality == stagesync::model::Cardinality::OneToMany)
-        .and_then(|r| r.reverse.clone())
+        .and_then(|r| r.reverse().map(String::from))
     else {
         return Vec::new();
     };
