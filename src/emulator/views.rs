@@ -99,10 +99,20 @@ impl<'c, 'a> EntryView<'c, 'a> {
         }
         drop(store);
         if !field.list {
-            return Ok(match views.into_iter().next() {
-                Some(v) => ResolvedValue::object(v),
-                None => ResolvedValue::null(),
-            });
+            return match views.into_iter().next() {
+                Some(v) => Ok(ResolvedValue::object(v)),
+                // A required relation without its target in this stage (the target is not
+                // published, or was deleted): a field error at its path, and null propagates to
+                // the nearest nullable field, as Hygraph answers.
+                None if info.field_definition().ty.is_non_null() => Err(self.ctx.fail(
+                    "REQUIRED_RELATION_MISSING",
+                    format!(
+                        "the required relation `{}.{}` of {} `{}` has no target in stage {}: its target is missing there (not published in that stage, or deleted)",
+                        self.model.name, field.name, self.model.name, self.id, self.stage
+                    ),
+                )),
+                None => Ok(ResolvedValue::null()),
+            };
         }
         if let Some(filter) = args.get("where").and_then(Value::as_object) {
             let store = self.ctx.store.borrow();

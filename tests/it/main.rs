@@ -18,6 +18,7 @@ mod model;
 mod resilience;
 mod richtext;
 mod schema_classes;
+mod served_schema;
 mod stages;
 mod store_damage;
 mod sync;
