@@ -75,6 +75,12 @@ impl<'c, 'a> EntryView<'c, 'a> {
     ) -> Result<ResolvedValue<'r>, FieldError> {
         let args = args_of(info);
         let locales = match args.get("locales").and_then(Value::as_array) {
+            // `forceParentLocale`: the parent's resolved locale is the only one in the subtree.
+            _ if args.get("forceParentLocale") == Some(&Value::Bool(true))
+                && self.model.has_localized_fields() =>
+            {
+                vec![self.locale.clone()]
+            }
             Some(l) => l
                 .iter()
                 .filter_map(|v| v.as_str().map(String::from))
@@ -283,7 +289,18 @@ impl ObjectValue for EntryView<'_, '_> {
                 })
             }
             "createdBy" | "updatedBy" | "publishedBy" => return Ok(ResolvedValue::null()),
-            "history" | "scheduledIn" => return Ok(ResolvedValue::list(Vec::new())),
+            // Nothing can be scheduled in the emulator (scheduling mutations are not
+            // implemented), so no entry is in a scheduled operation.
+            "scheduledIn" => return Ok(ResolvedValue::list(Vec::new())),
+            "history" => {
+                return Err(self.ctx.fail(
+                    "UNSUPPORTED",
+                    format!(
+                        "the emulator does not implement `{}.history` (version history)",
+                        self.model.name
+                    ),
+                ))
+            }
             "localizations" => return Ok(self.localizations(info)),
             "documentInStages" => return Ok(self.document_in_stages(info)),
             _ => {}
