@@ -572,3 +572,50 @@ async fn what_the_emulator_does_not_implement_answers_an_error_naming_it() {
         );
     }
 }
+
+/// Real schemas default `stage` to `PUBLISHED`; stagesync must never rely on a default. A sync
+/// between two emulators serving a real fixture schema carries drafts and publications alike
+/// (a read relying on the default would miss every draft-only entry), and `verify` agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_between_two_served_real_schemas_reads_every_stage_explicitly() {
+    use super::harness::{Pair, DEST_TOKEN, SOURCE_TOKEN};
+    use stagesync::demo::project::ProjectSpec;
+
+    let Some(dir) = common::fixtures_dir() else {
+        eprintln!("NOT CHECKED: the fixtures are absent");
+        return;
+    };
+    for name in ["with-houdini.graphql", "genql.graphql"] {
+        let path = dir.join("hygraph").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("stage: Stage! = PUBLISHED"), "{name}");
+        let options = |token: &str| {
+            let mut o = EmulatorOptions::from_schema(&text, name).unwrap();
+            o.token = Some(token.to_owned());
+            o
+        };
+        let content = options(SOURCE_TOKEN).model;
+        let pair =
+            Pair::start_with(content, options(SOURCE_TOKEN), options(DEST_TOKEN), "", 500).await;
+        let mut spec = ProjectSpec::new(30);
+        spec.published_percent = 50;
+        let _files = pair.seed_source(spec).await;
+        pair.ok(&["sync"]).await;
+        pair.verify_passes().await;
+        let count = |stage: &str| {
+            format!("query {{ c: productsConnection(stage: {stage}) {{ aggregate {{ count }} }} }}")
+        };
+        for stage in ["DRAFT", "PUBLISHED"] {
+            let src = pair.source_gql(&count(stage), json!({})).await;
+            let dst = pair.dest_gql(&count(stage), json!({})).await;
+            assert_eq!(src, dst, "{name}: {stage} counts differ");
+        }
+        let drafts = pair.dest_gql(&count("DRAFT"), json!({})).await;
+        let published = pair.dest_gql(&count("PUBLISHED"), json!({})).await;
+        assert!(
+            drafts["c"]["aggregate"]["count"].as_u64()
+                > published["c"]["aggregate"]["count"].as_u64(),
+            "{name}: some entries are draft-only: {drafts} {published}"
+        );
+    }
+}
