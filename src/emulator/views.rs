@@ -75,10 +75,9 @@ impl<'c, 'a> EntryView<'c, 'a> {
     ) -> Result<ResolvedValue<'r>, FieldError> {
         let args = args_of(info);
         let locales = match args.get("locales").and_then(Value::as_array) {
-            // `forceParentLocale`: the parent's resolved locale is the only one in the subtree.
-            _ if args.get("forceParentLocale") == Some(&Value::Bool(true))
-                && self.model.has_localized_fields() =>
-            {
+            // `forceParentLocale`: the parent's resolved locale is the only one in the subtree
+            // (targets without it are left out).
+            _ if args.get("forceParentLocale") == Some(&Value::Bool(true)) => {
                 vec![self.locale.clone()]
             }
             Some(l) => l

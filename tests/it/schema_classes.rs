@@ -269,8 +269,15 @@ fn blog_real_sdl() -> String {
     );
     assert_ne!(input, sdl[start..end], "the create input has `author`");
     let sdl = format!("{}{input}{}", &sdl[..start], &sdl[end..]);
-    // Newer exports: `_in` lists take nullable items, and stage filters exist.
-    let sdl = sdl.replace("id_in: [ID!]", "id_in: [ID]").replace(
+    // Newer exports: `_in` lists take nullable items, stage filters and `forceParentLocale`
+    // exist.
+    let sdl = sdl
+        .replace("id_in: [ID!]", "id_in: [ID]")
+        .replace(
+            "  posts(after: String, before: String, first: Int, last: Int, locales: [Locale!],",
+            "  posts(after: String, before: String, first: Int, forceParentLocale: Boolean, last: Int, locales: [Locale!],",
+        )
+        .replace(
         "input AuthorWhereInput {\n",
         "input AuthorWhereInput {\n  documentInStages_some: AuthorWhereStageInput\n",
     ) + "\ninput AuthorWhereStageInput {\n  stage: Stage\n}\n";
@@ -368,6 +375,28 @@ async fn a_real_schema_with_a_published_first_stage_enum_drafts_in_draft_and_rea
     assert!(
         errors_of(&filter).contains("does not implement the filter `documentInStages_some`"),
         "{filter}"
+    );
+    // `forceParentLocale`: the related posts in the parent's locale only.
+    let localized = ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ one: createPost(data: {{ slug: "one", title: "One", author: {{ connect: {{ id: "{id}" }} }}, localizations: {{ create: [{{ locale: de, data: {{ title: "Eins" }} }}] }} }}) {{ id }} two: createPost(data: {{ slug: "two", title: "Two", author: {{ connect: {{ id: "{id}" }} }} }}) {{ id }} }}"#
+        ),
+    )
+    .await;
+    assert!(localized["errors"].is_null(), "{localized}");
+    let posts = ask(
+        &emulator,
+        "{ authors(stage: DRAFT, locales: [de, en]) { all: posts(orderBy: slug_ASC) { slug locale } forced: posts(orderBy: slug_ASC, forceParentLocale: true) { slug title } } }",
+    )
+    .await;
+    assert_eq!(
+        posts["data"]["authors"][0],
+        json!({
+            "all": [{ "slug": "one", "locale": "de" }, { "slug": "two", "locale": "en" }],
+            "forced": [{ "slug": "one", "title": "Eins" }],
+        }),
+        "{posts}"
     );
     // `_in` takes nullable items, as in the real schema.
     let in_filter = ask(
