@@ -108,9 +108,10 @@ impl EmulatorOptions {
         let (model, sdl) = if text.trim_start().starts_with('{') {
             let json: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| invalid(format!("it starts like JSON but is not JSON ({e})")))?;
+            let sdl = introspection_to_sdl(&json).map_err(invalid)?;
             let model = crate::model::from_introspection(&json, origin)
                 .map_err(|e| invalid(e.to_string()))?;
-            (model, introspection_to_sdl(&json).map_err(invalid)?)
+            (model, sdl)
         } else {
             let model = crate::model::from_sdl(text, origin).map_err(|e| invalid(e.to_string()))?;
             (model, text.to_owned())
@@ -130,6 +131,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 30 * 1024;
 pub enum EmulatorError {
     #[error("the emulator's schema is invalid: {0}; check the content model (names must be GraphQL names)")]
     Schema(String),
+    #[error("the schema given to the emulator is not valid GraphQL: {0}; export it again from the project (SDL, or the JSON answer of the introspection query)")]
+    GivenSchema(String),
     #[error("cannot serve the schema {origin}: {reason}; pass a Hygraph schema exported as SDL or as the JSON answer of the introspection query")]
     RealSchema { origin: String, reason: String },
     #[error("the emulator may only listen on a loopback address, not {0}; use 127.0.0.1:<port>")]

@@ -73,8 +73,13 @@ pub(crate) async fn start(
         Some(sdl) => without_empty_roots(sdl),
         None => super::generate_sdl(&opts.model),
     };
-    let schema = Schema::parse_and_validate(sdl.clone(), "schema.graphql")
-        .map_err(|e| EmulatorError::Schema(e.errors.to_string()))?;
+    let schema = Schema::parse_and_validate(sdl.clone(), "schema.graphql").map_err(|e| {
+        let errors = e.errors.to_string();
+        match opts.schema_sdl {
+            Some(_) => EmulatorError::GivenSchema(errors),
+            None => EmulatorError::Schema(errors),
+        }
+    })?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| EmulatorError::Bind {

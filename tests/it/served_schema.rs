@@ -619,3 +619,29 @@ async fn a_sync_between_two_served_real_schemas_reads_every_stage_explicitly() {
         );
     }
 }
+
+/// A schema file that cannot be served is a clear error naming the file and the problem.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_schema_file_is_a_clear_error() {
+    let error = |text: &str, origin: &str| match EmulatorOptions::from_schema(text, origin) {
+        Ok(_) => panic!("{origin} was accepted"),
+        Err(e) => e.to_string(),
+    };
+    let e = error("{ not json", "broken.json");
+    assert!(e.contains("broken.json") && e.contains("not JSON"), "{e}");
+    let e = error(r#"{"data": {"types": []}}"#, "answer.json");
+    assert!(e.contains("answer.json") && e.contains("__schema"), "{e}");
+    let e = error("type Query {", "cut.graphql");
+    assert!(e.contains("cut.graphql") && e.contains("syntax"), "{e}");
+
+    let mut options = EmulatorOptions::new(super::harness::conference());
+    options.schema_sdl = Some("type Query { a: Missing }".into());
+    let e = match Emulator::start(options).await {
+        Ok(_) => panic!("an invalid schema was served"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("not valid GraphQL") && e.contains("Missing"),
+        "{e}"
+    );
+}
