@@ -15,6 +15,11 @@
 //!   of two-way relations) with the draft ones. Edges from one-way relations of *other* entries
 //!   to this one are published with those other entries.
 //! - Upload completion of an asset does not change its `updatedAt`.
+//! - A create that leaves a required relation without a target fails naming the field (Hygraph's
+//!   create input requires it); reading a required relation whose target is missing in the stage
+//!   read is a field error at its path, and null propagates (see `views`).
+//! - Query arguments take the served schema's defaults (`stage` is `PUBLISHED` in real schemas);
+//!   writes always go to the draft stage, `DRAFT` whatever the `Stage` enum's order.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -864,6 +869,7 @@ impl Writer<'_> {
         for (field, input) in relations {
             self.relation_input(model, &id, &field, &input, true)?;
         }
+        self.check_required_relations(model, &id)?;
         Ok(id)
     }
 
@@ -1222,6 +1228,31 @@ impl Writer<'_> {
                     "BAD_USER_INPUT",
                     format!(
                         "value for required field `{}` of {} is missing",
+                        f.name, model.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hygraph refuses a create that leaves a required relation without a target (its create
+    /// input types the field `XCreateOneInlineInput!`; a generated schema may not, so the rule is
+    /// enforced here as well).
+    fn check_required_relations(&self, model: &Model, id: &str) -> Outcome<()> {
+        for f in &model.fields {
+            if !f.required || !f.is_writable() || !matches!(f.kind, FieldKind::Relation(_)) {
+                continue;
+            }
+            if self
+                .store
+                .list(&self.draft, &model.name, &f.name, id)
+                .is_empty()
+            {
+                return Err(failure(
+                    "BAD_USER_INPUT",
+                    format!(
+                        "value for required relation `{}` of {} is missing: connect (or create) its target in the same create",
                         f.name, model.name
                     ),
                 ));
