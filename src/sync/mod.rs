@@ -7,13 +7,17 @@
 use std::sync::Arc;
 
 mod acks;
+mod apply;
 mod assets;
 pub mod canonical;
 mod compat;
+mod engine;
+mod plan;
 pub mod progress;
 pub mod read;
 mod repair;
 mod run;
+mod scan;
 pub mod shape;
 mod verify;
 pub mod write;
