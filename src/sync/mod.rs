@@ -22,6 +22,7 @@ pub mod shape;
 mod verify;
 pub mod write;
 
+pub use plan::{Action, EntryPlan, ModelPlan, Plan, SkippedField};
 pub use run::now_ms;
 pub use verify::{verify, Difference, VerifyReport};
 
@@ -71,8 +72,8 @@ impl RunOptions {
 pub struct RunReport {
     /// The record also stored in the `runs` tree.
     pub record: RunRecord,
-    /// The plan, for dry runs: human-readable lines per model.
-    pub plan_text: Option<String>,
+    /// The plan, for dry runs (rendered by `commands`).
+    pub plan: Option<Plan>,
 }
 
 #[derive(Debug, thiserror::Error)]

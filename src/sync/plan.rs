@@ -1,5 +1,7 @@
 //! What a run will write, decided per entry from its fresh read and what the destination
-//! acknowledged: pure functions over [`Entry`] and [`NodeRecord`], no I/O.
+//! acknowledged: pure functions over [`Entry`] and [`NodeRecord`], no I/O. [`Work`] is one
+//! entry's work (its first [`Round`] inline, later rounds listed); [`Plan`] sums a run's work
+//! per model for the dry run's report, which `commands` renders.
 //!
 //! Stages: Hygraph publishes an entry's draft to a stage, so each distinct version the source's
 //! non-draft stages hold is a round — write that version (content, then edges), publish it to
@@ -56,6 +58,8 @@ pub(super) struct Work {
     /// compare with the destination after the publication phase before writing anything.
     pub(super) check: bool,
     pub(super) explain: Vec<String>,
+    /// The destination does not hold the entry yet (the store knows no destination id).
+    pub(super) create: bool,
 }
 
 impl Work {
@@ -72,6 +76,7 @@ impl Work {
             publish_drafts: Vec::new(),
             check: false,
             explain,
+            create: false,
         }
     }
 
@@ -126,6 +131,7 @@ pub(super) fn plan_entry(
     };
     let new = record.dest_id.is_none();
     let mut w = Work::new(m, entry.id.clone(), explain);
+    w.create = new;
     let publication_changed = acked.publication != Some(seen.publication);
     let side_effect_only = publication_changed
         && !full
@@ -214,6 +220,135 @@ pub(super) fn plan_publication(
         // The last round's version is not the draft's: the draft is written after it.
         w.drafts = true;
         w.publish_drafts = with_draft;
+    }
+}
+
+/// What a run will write: per model, the counts of a dry run's report (the columns a run
+/// reports, see `render::COUNT_COLUMNS`) and, with `--explain`, why each entry is written or
+/// deleted. Data only: `commands` renders it as a table or as JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub models: Vec<ModelPlan>,
+}
+
+/// The plan of one model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelPlan {
+    pub model: String,
+    /// Entries the destination does not hold yet.
+    pub created: u64,
+    /// Entries whose content is rewritten (not counting the created ones).
+    pub updated: u64,
+    /// Entries read and found with nothing to write.
+    pub unchanged: u64,
+    /// Entries deleted in the destination (none with `deletions.policy = "keep"`).
+    pub deleted: u64,
+    /// Entries whose relations are rewritten.
+    pub edges: u64,
+    /// Entries whose publication changes (the table's PUBLISHED column): published to a stage,
+    /// unpublished from one, or both.
+    pub publication: u64,
+    /// Entries published to at least one stage.
+    pub published: u64,
+    /// Entries unpublished from at least one stage.
+    pub unpublished: u64,
+    /// Entries whose published relations are compared with the destination before anything
+    /// is written (related entries' publication changed them).
+    pub checked: u64,
+    /// With `--explain`: each entry written or deleted, and why.
+    pub entries: Vec<EntryPlan>,
+    /// Fields not synced, and why.
+    pub skipped: Vec<SkippedField>,
+}
+
+/// One entry of a plan and why it is in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPlan {
+    /// The source id.
+    pub id: String,
+    pub action: Action,
+    /// Changed fields (`title`, `stage PUBLISHED`, `new`), or why else it is written.
+    pub why: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Write,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Write => "write",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A field of the source the destination cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedField {
+    pub field: String,
+    pub reason: String,
+}
+
+/// Why an entry whose change was not explained is written.
+const UNACKNOWLEDGED: &str = "not yet acknowledged by the destination";
+const CHECKED: &str = "published relations changed by related entries (checked in the destination)";
+
+impl ModelPlan {
+    /// The plan of one model from its work items. `gone`: source ids of tracked entries the
+    /// source no longer has (deleted only when `mirror`); `explain`: list entries and why.
+    pub(super) fn new(
+        model: String,
+        work: &[&Work],
+        gone: &[String],
+        unchanged: u64,
+        mirror: bool,
+        explain: bool,
+    ) -> ModelPlan {
+        let count = |f: &dyn Fn(&Work) -> bool| work.iter().filter(|w| f(w)).count() as u64;
+        let created = count(&|w| w.create);
+        let mut plan = ModelPlan {
+            model,
+            created,
+            updated: count(&|w| w.content.is_some()).saturating_sub(created),
+            unchanged,
+            deleted: if mirror { gone.len() as u64 } else { 0 },
+            edges: count(&|w| w.edges.is_some()),
+            publication: count(&Work::publication),
+            published: count(&|w| {
+                !w.publish.is_empty() || !w.rounds.is_empty() || !w.publish_drafts.is_empty()
+            }),
+            unpublished: count(&|w| !w.unpublish.is_empty()),
+            checked: count(&|w| w.check),
+            ..Default::default()
+        };
+        if explain {
+            for w in work {
+                let mut why = w.explain.clone();
+                if w.check {
+                    why.push(CHECKED.into());
+                }
+                if why.is_empty() {
+                    why.push(UNACKNOWLEDGED.into());
+                }
+                plan.entries.push(EntryPlan {
+                    id: w.id.clone(),
+                    action: Action::Write,
+                    why,
+                });
+            }
+            for id in gone {
+                plan.entries.push(EntryPlan {
+                    id: id.clone(),
+                    action: Action::Delete,
+                    why: vec!["deleted in the source".into()],
+                });
+            }
+        }
+        plan
     }
 }
 
@@ -354,5 +489,49 @@ mod tests {
         assert_eq!(w.content, Some(Sel::Stage("QA".into())));
         assert_eq!(w.publish, ["QA"]);
         assert!(w.rounds.is_empty() && w.drafts);
+    }
+
+    #[test]
+    fn a_model_plan_counts_what_its_work_writes_and_says_why() {
+        let before = entry("v1", &[("PUBLISHED", "v1"), ("QA", "v1")]);
+        let new = plan(&entry("v1", &[("PUBLISHED", "v1")]), &NodeRecord::default()).unwrap();
+        let left_qa = plan(&entry("v1", &[("PUBLISHED", "v1")]), &synced(&before)).unwrap();
+        let mut edited = plan(
+            &entry("v2", &[("PUBLISHED", "v1"), ("QA", "v1")]),
+            &synced(&before),
+        )
+        .unwrap();
+        edited.explain = vec!["body".into()];
+        let work = [&new, &left_qa, &edited];
+        let gone = ["old".to_string()];
+        let p = ModelPlan::new("Post".into(), &work, &gone, 4, true, true);
+        let counts = (
+            p.created,
+            p.updated,
+            p.unchanged,
+            p.deleted,
+            p.edges,
+            p.publication,
+            p.published,
+            p.unpublished,
+        );
+        assert_eq!(counts, (1, 1, 4, 1, 1, 2, 1, 1), "{p:?}");
+        let why: Vec<(Action, String)> = p
+            .entries
+            .iter()
+            .map(|e| (e.action, e.why.join(", ")))
+            .collect();
+        let expected = [
+            (Action::Write, UNACKNOWLEDGED),
+            (Action::Write, UNACKNOWLEDGED),
+            (Action::Write, "body"),
+            (Action::Delete, "deleted in the source"),
+        ]
+        .map(|(a, w)| (a, w.to_string()));
+        assert_eq!(why, expected);
+        // Kept, not deleted; without `--explain`, no entries.
+        let kept = ModelPlan::new("Post".into(), &work, &gone, 4, false, false);
+        assert_eq!(kept.deleted, 0);
+        assert!(kept.entries.is_empty());
     }
 }

@@ -7,7 +7,7 @@
 use tracing::info;
 
 use super::engine::Engine;
-use super::plan::{Deletions, Work};
+use super::plan::{Deletions, ModelPlan, Plan, SkippedField, Work};
 use super::{endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::Client;
@@ -93,7 +93,7 @@ pub(super) async fn run(
         touched: Vec::new(),
     };
     let result = engine.run_phases().await;
-    let plan_text = match &result {
+    let plan = match &result {
         Ok(plan) => plan.clone(),
         Err(_) => None,
     };
@@ -145,7 +145,7 @@ pub(super) async fn run(
         destination_requests = record.destination.requests,
         "run finished"
     );
-    result.map(|_| RunReport { record, plan_text })
+    result.map(|_| RunReport { record, plan })
 }
 
 fn counts(client: &Client) -> EndpointCounts {
@@ -161,8 +161,8 @@ fn counts(client: &Client) -> EndpointCounts {
 }
 
 impl Engine<'_> {
-    /// Returns the plan text for dry runs.
-    async fn run_phases(&mut self) -> Result<Option<String>, SyncError> {
+    /// Returns the plan for dry runs.
+    async fn run_phases(&mut self) -> Result<Option<Plan>, SyncError> {
         let mut work: Vec<Work> = Vec::new();
         let mut deletions: Vec<Deletions> = Vec::new();
         for m in 0..self.prepared.shapes.len() {
@@ -172,7 +172,7 @@ impl Engine<'_> {
         }
         self.guard_deletions(&deletions)?;
         if self.opts.mode == RunMode::DryRun {
-            return Ok(Some(self.plan_text(&work, &deletions)));
+            return Ok(Some(self.plan(&work, &deletions)));
         }
         self.apply_rounds(&work).await?;
         // Published relations that changed only because related entries were published:
@@ -193,73 +193,36 @@ impl Engine<'_> {
         Ok(None)
     }
 
-    fn plan_text(&self, work: &[Work], deletions: &[Deletions]) -> String {
-        let mut rows = Vec::new();
-        let mut notes = String::new();
-        for (m, shape) in self.prepared.shapes.iter().enumerate() {
-            let mine: Vec<&Work> = work.iter().filter(|w| w.model == m).collect();
-            let create = mine
-                .iter()
-                .filter(|w| self.dest_id(m, &w.id).is_none())
-                .count();
-            let update = mine
-                .iter()
-                .filter(|w| w.content.is_some())
-                .count()
-                .saturating_sub(create);
-            let edges = mine.iter().filter(|w| w.edges.is_some()).count();
-            let publication = mine.iter().filter(|w| w.publication()).count();
-            let delete = if self.config.deletion_policy == DeletionPolicy::Mirror {
-                deletions[m].1.len()
-            } else {
-                0
-            };
-            rows.push(vec![
-                shape.model.name.clone(),
-                create.to_string(),
-                update.to_string(),
-                self.record.models[m].unchanged.to_string(),
-                delete.to_string(),
-                edges.to_string(),
-                publication.to_string(),
-            ]);
-            let out = &mut notes;
-            if self.opts.explain {
-                for w in &mine {
-                    let mut why = w.explain.clone();
-                    if w.check {
-                        why.push(
-                            "published relations changed by related entries (checked in the destination)"
-                                .into(),
-                        );
-                    }
-                    if why.is_empty() {
-                        why.push("not yet acknowledged by the destination".into());
-                    }
-                    out.push_str(&format!(
-                        "  {} {}: {}\n",
-                        shape.model.name,
-                        w.id,
-                        why.join(", ")
-                    ));
-                }
-                for (id, _) in &deletions[m].1 {
-                    out.push_str(&format!(
-                        "  {} {id}: deleted in the source\n",
-                        shape.model.name
-                    ));
-                }
-            }
-            for (field, reason) in &shape.skipped {
-                out.push_str(&format!(
-                    "  skipped {}.{}: {reason}\n",
-                    shape.model.name, field.name
-                ));
-            }
-        }
-        let headers: Vec<&str> = std::iter::once("model")
-            .chain(crate::render::COUNT_COLUMNS)
+    /// The dry run's report: the work per model, as data.
+    fn plan(&self, work: &[Work], deletions: &[Deletions]) -> Plan {
+        let mirror = self.config.deletion_policy == DeletionPolicy::Mirror;
+        let models = self
+            .prepared
+            .shapes
+            .iter()
+            .enumerate()
+            .map(|(m, shape)| {
+                let mine: Vec<&Work> = work.iter().filter(|w| w.model == m).collect();
+                let gone: Vec<String> = deletions[m].1.iter().map(|(id, _)| id.clone()).collect();
+                let mut plan = ModelPlan::new(
+                    shape.model.name.clone(),
+                    &mine,
+                    &gone,
+                    self.record.models[m].unchanged,
+                    mirror,
+                    self.opts.explain,
+                );
+                plan.skipped = shape
+                    .skipped
+                    .iter()
+                    .map(|(field, reason)| SkippedField {
+                        field: field.name.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect();
+                plan
+            })
             .collect();
-        crate::render::table(&headers, &rows) + &notes
+        Plan { models }
     }
 }
