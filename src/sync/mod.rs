@@ -23,7 +23,7 @@ mod verify;
 pub mod write;
 
 pub use plan::{Action, EntryPlan, ModelPlan, Plan, SkippedField};
-pub use run::now_ms;
+pub use run::{now_ms, record_run, succeeded};
 pub use verify::{verify, Difference, VerifyReport};
 
 use std::collections::HashSet;

@@ -11,7 +11,9 @@ use super::plan::{Deletions, ModelPlan, Plan, SkippedField, Work};
 use super::{endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::Client;
-use crate::store::{Checkpoint, EndpointCounts, ModelCounts, RunMode, RunRecord, RunStatus, Store};
+use crate::store::{
+    Checkpoint, EndpointCounts, ModelCounts, RunMode, RunRecord, RunStatus, Store, StoreError,
+};
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -26,57 +28,9 @@ pub(super) async fn run(
     let dest = endpoint_client(&config.destination)?;
     let schemas = prepare(&source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
-    let mut opts = opts;
-    // A run that did not finish (killed, stopped, failed) may have left the destination in
-    // states no acknowledgement describes (a round's version in a draft, targets taken from
-    // their owners): the next incremental run compares the destination first.
-    if opts.mode == RunMode::Incremental {
-        if let Some(previous) = store.checkpoint()? {
-            info!(
-                previous = previous.run,
-                phase = %previous.phase,
-                "the previous run did not finish: this run repairs"
-            );
-            opts.mode = RunMode::Repair;
-        }
-    }
-    let run_id = store.next_run_id()?;
-    // A repair first makes the acknowledgements say what the destination holds; the run then
-    // writes what differs, like any incremental run.
-    if opts.mode == RunMode::Repair {
-        let found = super::repair::reconcile(&prepared, store, &source, &dest).await?;
-        info!(
-            run = run_id,
-            differences = found,
-            "repair: destination compared"
-        );
-    }
-    let mut record = RunRecord {
-        id: run_id,
-        started_at: now_ms(),
-        finished_at: None,
-        mode: opts.mode,
-        status: RunStatus::Running,
-        models: prepared
-            .shapes
-            .iter()
-            .map(|s| ModelCounts {
-                model: s.model.name.clone(),
-                ..Default::default()
-            })
-            .collect(),
-        failures: Vec::new(),
-        source: EndpointCounts::default(),
-        destination: EndpointCounts::default(),
-    };
-    store.put_run(&record)?;
-    info!(
-        run = run_id,
-        mode = opts.mode.as_str(),
-        models = prepared.shapes.len(),
-        "run started"
-    );
-
+    let opts = resume_as_repair(store, opts)?;
+    let mut record = start(store, &prepared, opts.mode)?;
+    let run_id = record.id;
     let mut engine = Engine {
         config,
         store,
@@ -93,30 +47,85 @@ pub(super) async fn run(
         touched: Vec::new(),
     };
     let result = engine.run_phases().await;
-    let plan = match &result {
-        Ok(plan) => plan.clone(),
-        Err(_) => None,
+    finish(store, &prepared, [&source, &dest], &mut record, &result)?;
+    result.map(|plan| RunReport { record, plan })
+}
+
+/// A run that did not finish (killed, stopped, failed) may have left the destination in
+/// states no acknowledgement describes (a round's version in a draft, targets taken from
+/// their owners): the next incremental run compares the destination first.
+fn resume_as_repair(store: &Store, mut opts: RunOptions) -> Result<RunOptions, SyncError> {
+    if opts.mode == RunMode::Incremental {
+        if let Some(previous) = store.checkpoint()? {
+            info!(
+                previous = previous.run,
+                phase = %previous.phase,
+                "the previous run did not finish: this run repairs"
+            );
+            opts.mode = RunMode::Repair;
+        }
+    }
+    Ok(opts)
+}
+
+/// The run's record, stored before anything is read, and its first log line.
+fn start(store: &Store, prepared: &Prepared<'_>, mode: RunMode) -> Result<RunRecord, SyncError> {
+    let record = RunRecord {
+        id: store.next_run_id()?,
+        started_at: now_ms(),
+        finished_at: None,
+        mode,
+        status: RunStatus::Running,
+        models: prepared
+            .shapes
+            .iter()
+            .map(|s| ModelCounts {
+                model: s.model.name.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        failures: Vec::new(),
+        source: EndpointCounts::default(),
+        destination: EndpointCounts::default(),
     };
+    record_run(store, &record)?;
+    info!(
+        run = record.id,
+        mode = mode.as_str(),
+        models = prepared.shapes.len(),
+        "run started"
+    );
+    Ok(record)
+}
+
+/// The run's end, whatever it was: its status and request counts in the record, the checkpoint
+/// cleared and the schema fingerprints saved when it got to its end, and its last log line.
+fn finish(
+    store: &Store,
+    prepared: &Prepared<'_>,
+    [source, dest]: [&Client; 2],
+    record: &mut RunRecord,
+    result: &Result<Option<Plan>, SyncError>,
+) -> Result<(), SyncError> {
     record.finished_at = Some(now_ms());
     let mutations = record.destination.mutations;
-    record.source = counts(&source);
-    record.destination = counts(&dest);
+    record.source = counts(source);
+    record.destination = counts(dest);
     record.destination.mutations = mutations;
-    record.status = match &result {
+    record.status = match result {
         Ok(_) if record.failures.is_empty() => RunStatus::Succeeded,
         Ok(_) => RunStatus::CompletedWithFailures(record.failures.len() as u64),
         // Stopped on request: unfinished, not failed (shown as interrupted; the next run resumes).
         Err(SyncError::Cancelled) => RunStatus::Running,
         Err(e) => RunStatus::Failed(e.to_string()),
     };
-    store.put_run(&record)?;
+    record_run(store, record)?;
     if result.is_ok() {
         store.clear_checkpoint()?;
-        if record.failures.is_empty() && opts.mode != RunMode::DryRun {
+        if record.failures.is_empty() && record.mode != RunMode::DryRun {
             for (model, fingerprint) in &prepared.fingerprints {
                 store.set_model_fingerprint(model, *fingerprint)?;
             }
-            store.set_last_success(record.finished_at.unwrap_or_default())?;
         }
     }
     store.flush()?;
@@ -133,7 +142,7 @@ pub(super) async fn run(
             t
         });
     info!(
-        run = run_id,
+        run = record.id,
         status = %record.status.describe(),
         created = totals.created,
         updated = totals.updated,
@@ -145,7 +154,25 @@ pub(super) async fn run(
         destination_requests = record.destination.requests,
         "run finished"
     );
-    result.map(|_| RunReport { record, plan })
+    Ok(())
+}
+
+/// Writes a run's record (the one place that does, for the engine and the daemon's tests
+/// alike) and, for a run that [`succeeded`], `last_success`: its end.
+pub fn record_run(store: &Store, record: &RunRecord) -> Result<(), StoreError> {
+    store.put_run(record)?;
+    if succeeded(record) {
+        store.set_last_success(record.finished_at.unwrap_or(record.started_at))?;
+    }
+    Ok(())
+}
+
+/// The one rule for `last_success`: a run that wrote (not a dry run) and got to its end with
+/// no failed entry.
+pub fn succeeded(record: &RunRecord) -> bool {
+    record.status == RunStatus::Succeeded
+        && record.mode != RunMode::DryRun
+        && record.finished_at.is_some()
 }
 
 fn counts(client: &Client) -> EndpointCounts {
@@ -163,6 +190,17 @@ fn counts(client: &Client) -> EndpointCounts {
 impl Engine<'_> {
     /// Returns the plan for dry runs.
     async fn run_phases(&mut self) -> Result<Option<Plan>, SyncError> {
+        // A repair first makes the acknowledgements say what the destination holds; the run
+        // then writes what differs, like any incremental run.
+        if self.opts.mode == RunMode::Repair {
+            let found =
+                super::repair::reconcile(self.prepared, self.store, self.source, self.dest).await?;
+            info!(
+                run = self.record.id,
+                differences = found,
+                "repair: destination compared"
+            );
+        }
         let mut work: Vec<Work> = Vec::new();
         let mut deletions: Vec<Deletions> = Vec::new();
         for m in 0..self.prepared.shapes.len() {
