@@ -378,30 +378,18 @@ fn finish(
             });
             None
         }
-        Err(failure) if !failure.retry => {
-            // A config error or the deletion guard fails the same way until a person acts:
-            // no retry; the next scheduled run (or a trigger) tries again.
-            tracing::error!(
-                mode = run.mode.as_str(),
-                reason = run.reason,
-                duration_secs = secs,
-                "run failed: {failure}; not retried: it needs a change, the next scheduled run tries again"
-            );
-            let result = format!("{} run failed: {failure}", run.mode.as_str());
-            notify::status(&format!("last: {result}; not retried"));
-            set(state, |s| {
-                s.phase = Phase::Idle;
-                s.current = None;
-                s.last_result = Some(result);
-                s.consecutive_failures += 1;
-                s.next_retry = None;
-            });
-            None
-        }
         Err(failure) => {
-            let delay = backoff.next_delay();
-            let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-            let next_text = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            // A config error or the deletion guard fails the same way until a person acts: no
+            // retry; the next scheduled run (or a trigger) tries again.
+            let next = failure.retry.then(|| {
+                let delay = backoff.next_delay();
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                (delay, at)
+            });
+            let next_text = match next {
+                Some((_, at)) => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                None => "none: it needs a change, the next scheduled run tries again".into(),
+            };
             tracing::error!(
                 mode = run.mode.as_str(),
                 reason = run.reason,
@@ -411,15 +399,23 @@ fn finish(
                 "run failed: {failure}"
             );
             let result = format!("{} run failed: {failure}", run.mode.as_str());
-            notify::status(&format!("last: {result}; retry at {next_text}"));
+            let then = match next {
+                Some(_) => format!("retry at {next_text}"),
+                None => "not retried".into(),
+            };
+            notify::status(&format!("last: {result}; {then}"));
             set(state, |s| {
-                s.phase = Phase::Retrying;
+                s.phase = if next.is_some() {
+                    Phase::Retrying
+                } else {
+                    Phase::Idle
+                };
                 s.current = None;
                 s.last_result = Some(result);
-                s.consecutive_failures = backoff.failures();
-                s.next_retry = Some(next);
+                s.consecutive_failures += 1;
+                s.next_retry = next.map(|(_, at)| at);
             });
-            Some((tokio::time::Instant::now() + delay, run.mode))
+            next.map(|(delay, _)| (tokio::time::Instant::now() + delay, run.mode))
         }
     }
 }

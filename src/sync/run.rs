@@ -29,7 +29,7 @@ pub(super) async fn run(
     let schemas = prepare(&source, &dest).await?;
     let prepared = Prepared::new(config, Some(store), &schemas)?;
     let opts = resume_as_repair(store, opts)?;
-    let mut record = start(store, &prepared, opts.mode)?;
+    let mut record = run_started(store, &prepared, opts.mode)?;
     let run_id = record.id;
     let mut engine = Engine {
         config,
@@ -47,7 +47,7 @@ pub(super) async fn run(
         touched: Vec::new(),
     };
     let result = engine.run_phases().await;
-    finish(store, &prepared, [&source, &dest], &mut record, &result)?;
+    run_finished(store, &prepared, [&source, &dest], &mut record, &result)?;
     result.map(|plan| RunReport { record, plan })
 }
 
@@ -69,7 +69,11 @@ fn resume_as_repair(store: &Store, mut opts: RunOptions) -> Result<RunOptions, S
 }
 
 /// The run's record, stored before anything is read, and its first log line.
-fn start(store: &Store, prepared: &Prepared<'_>, mode: RunMode) -> Result<RunRecord, SyncError> {
+fn run_started(
+    store: &Store,
+    prepared: &Prepared<'_>,
+    mode: RunMode,
+) -> Result<RunRecord, SyncError> {
     let record = RunRecord {
         id: store.next_run_id()?,
         started_at: now_ms(),
@@ -100,7 +104,7 @@ fn start(store: &Store, prepared: &Prepared<'_>, mode: RunMode) -> Result<RunRec
 
 /// The run's end, whatever it was: its status and request counts in the record, the checkpoint
 /// cleared and the schema fingerprints saved when it got to its end, and its last log line.
-fn finish(
+fn run_finished(
     store: &Store,
     prepared: &Prepared<'_>,
     [source, dest]: [&Client; 2],

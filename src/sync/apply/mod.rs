@@ -47,6 +47,15 @@ fn crash_point(phase: &str) {
     }
 }
 
+/// The entries a query answered under the alias `list`.
+fn listed(data: &Option<Value>) -> impl Iterator<Item = &Value> {
+    data.as_ref()
+        .and_then(|d| d.get("list"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 impl Engine<'_> {
     /// Runs ops in batches with bounded concurrency; `on_done` sees each op's outcome and
     /// returns the record to commit for it. Commits once per acknowledged batch.
@@ -218,14 +227,7 @@ impl Engine<'_> {
                         .map_err(|source| {
                             SyncError::client(self.source.name().to_owned(), source)
                         })?;
-                    for node in response
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.get("list"))
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
+                    for node in listed(&response.data) {
                         for f in &fields {
                             let targets = match node.get(&f.name) {
                                 Some(Value::Array(list)) => list.clone(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::WORK_CHUNK;
+use super::{listed, WORK_CHUNK};
 use crate::hygraph::Idempotency;
 use crate::store::NodeRecord;
 use crate::sync::acks::{held, key, refresh_publication, set_stage};
@@ -229,14 +229,7 @@ impl Engine<'_> {
                     .map_err(|source| SyncError::client(self.dest.name().to_owned(), source))?;
                 // (destination id, stage) → version there.
                 let mut dest_versions = BTreeMap::new();
-                for node in response
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.get("list"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for node in listed(&response.data) {
                     let Some(id) = node.get("id").and_then(Value::as_str) else {
                         continue;
                     };
