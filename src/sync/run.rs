@@ -103,7 +103,8 @@ fn run_started(
 }
 
 /// The run's end, whatever it was: its status and request counts in the record, the checkpoint
-/// cleared and the schema fingerprints saved when it got to its end, and its last log line.
+/// cleared and the schema fingerprints saved when it got to its end (failed entries or not),
+/// and its last log line.
 fn run_finished(
     store: &Store,
     prepared: &Prepared<'_>,
@@ -126,7 +127,9 @@ fn run_finished(
     record_run(store, record)?;
     if result.is_ok() {
         store.clear_checkpoint()?;
-        if record.failures.is_empty() && record.mode != RunMode::DryRun {
+        // With failed entries too: they are unacknowledged, so the next run retries them and
+        // only them (not the whole model again, as a changed fingerprint would).
+        if record.mode != RunMode::DryRun {
             for (model, fingerprint) in &prepared.fingerprints {
                 store.set_model_fingerprint(model, *fingerprint)?;
             }
