@@ -203,7 +203,8 @@ impl Engine<'_> {
             }
             self.set_phase("check", &shape.model.name)?;
             let locales = self.prepared.locales_for(shape);
-            let selection = crate::sync::read::version_selection(shape, self.prepared.content);
+            // Only relation targets are compared: only they are read (within the query limit).
+            let selection = crate::sync::read::edges_selection(shape, self.prepared.content);
             for chunk in checks.chunks(crate::sync::read::PAGE_SIZE) {
                 let mut by_dest = BTreeMap::new();
                 for w in chunk {
