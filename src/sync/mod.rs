@@ -10,6 +10,7 @@ mod acks;
 mod assets;
 pub mod canonical;
 mod compat;
+mod journal;
 pub mod progress;
 pub mod read;
 mod repair;

@@ -22,7 +22,9 @@ use super::write::{
     batches, content_data, edges_data, execute, merge_data, AnswerHash, AnswerState, Op, OpKind,
     Outcome, UpsertCheck, UpsertHooks,
 };
-use super::{assets, endpoint_client, prepare, Prepared, RunOptions, RunReport, SyncError};
+use super::{
+    assets, endpoint_client, journal, prepare, Prepared, RunOptions, RunReport, SyncError,
+};
 use crate::config::{Config, DeletionPolicy};
 use crate::hygraph::{Client, Idempotency};
 use crate::store::{
@@ -104,7 +106,7 @@ impl Work {
 
 /// Fault injection for the crash tests: `STAGESYNC_CRASH_AT=<phase>:<n>` aborts the process
 /// when the n-th batch of that phase was acknowledged by the destination but not yet committed
-/// to the store — the hardest moment to die at.
+/// to the store — the hardest moment to die at. Phase `upload`: the n-th asset file written.
 fn crash_point(phase: &str) {
     use std::sync::atomic::{AtomicU64, Ordering};
     static HITS: AtomicU64 = AtomicU64::new(0);
@@ -962,6 +964,9 @@ impl Engine<'_> {
     }
 
     async fn apply_content_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        // Creates an earlier run sent without committing their answers: adopted, not repeated.
+        journal::resolve(self.dest, self.prepared, self.store).await?;
+        let mut journaled = Vec::new();
         let default_locale = self.prepared.default_locale.clone();
         // Assets first: their files go by upload, one request each.
         let mut ops = Vec::new();
@@ -1011,6 +1016,7 @@ impl Engine<'_> {
                 }
                 match assets::sync_file(
                     self.dest,
+                    self.store,
                     system,
                     &shape.model.name,
                     &w.id,
@@ -1020,6 +1026,7 @@ impl Engine<'_> {
                 .await?
                 {
                     Ok(dest_id) => {
+                        crash_point("upload");
                         if record.dest_id.as_deref() != Some(dest_id.as_str())
                             || record.acked.file != version.file
                         {
@@ -1136,6 +1143,7 @@ impl Engine<'_> {
                     data: content_data(shape, version, &default_locale, false, &[]),
                 }
             } else {
+                journaled.push(journal::create(&shape.model.name, &id, version));
                 OpKind::Create {
                     data: content_data(shape, version, &default_locale, true, &[]),
                 }
@@ -1154,6 +1162,9 @@ impl Engine<'_> {
             .filter_map(|w| w.content.clone().map(|s| ((w.model, w.id.clone()), s)))
             .collect();
         let run = self.checkpoint.run;
+        // Writes that create entries are journaled before they are sent (see `journal`).
+        let journaled = journal::of_ops(ops.iter().map(|(_, op)| op), journaled);
+        journal::record(self.store, &journaled)?;
         self.run_ops("content", ops, move |engine, m, op, outcome| {
             let Outcome::Done(returned) = outcome else {
                 return Ok(None);
@@ -1204,7 +1215,8 @@ impl Engine<'_> {
             }
             Ok(Some(record))
         })
-        .await
+        .await?;
+        journal::settle(self.store)
     }
 
     async fn adopt_by_id(
