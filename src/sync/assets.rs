@@ -174,7 +174,7 @@ async fn graphql(
 }
 
 /// [`graphql`] for a write that must not be sent twice: a `createAsset` retried after a lost
-/// answer would leave two assets (a lost one is adopted by its bytes on the next run instead).
+/// answer would leave two assets (the upload is journaled, see `journal`: the next run adopts it).
 async fn send(
     dest: &Client,
     query: &str,
