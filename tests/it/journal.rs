@@ -357,3 +357,25 @@ async fn a_key_renamed_after_a_lost_upsert_answer_does_not_duplicate() {
     assert!(dest_slugs.values().all(|n| *n == 1), "{dest_slugs:?}");
     converged(&pair, "a tag renamed after a lost upsert answer").await;
 }
+
+/// A key renamed in the source after a completed sync, then a repair before any sync: the
+/// repair keeps the store's mapping of that entry (no other source entry holds its old key)
+/// and renames it, instead of matching by the new key alone and upserting a second entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_after_a_key_rename_renames_in_place() {
+    let pair = Pair::start(notes_model("legacy")).await;
+    let _files = seed(&pair, true).await;
+    pair.ok(&["sync"]).await;
+    pair.source_gql(
+        "mutation { updateTag(where: { slug: \"tag-2\" }, data: { slug: \"tag-2-renamed\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    pair.dest.reset_stats();
+    pair.ok(&["sync", "--repair"]).await;
+    let sent = writes(&pair);
+    assert_eq!(sent.get("upsertTag"), None, "{sent:?}");
+    assert_eq!(sent.get("updateTag"), Some(&1), "{sent:?}");
+    assert_eq!(dest_count(&pair, "Tag"), TAGS);
+    converged(&pair, "a tag renamed, then a repair").await;
+}
