@@ -12,6 +12,7 @@ mod assets;
 pub mod canonical;
 mod compat;
 mod engine;
+mod journal;
 mod plan;
 pub mod progress;
 pub mod read;

@@ -20,6 +20,8 @@ pub(super) async fn reconcile(
     source: &Client,
     dest: &Client,
 ) -> Result<usize, SyncError> {
+    // Creates whose answers were lost are adopted first, by what they sent (see `journal`).
+    super::journal::resolve(dest, prepared, store).await?;
     adopt_assets(prepared, store, source, dest).await?;
     let comparison = compare_sides(prepared, source, dest, Some(store)).await?;
     for (m, shape) in prepared.shapes.iter().enumerate() {

@@ -14,6 +14,7 @@ use crate::sync::acks::refresh_publication;
 use crate::sync::assets;
 use crate::sync::canonical::Version;
 use crate::sync::engine::Engine;
+use crate::sync::journal;
 use crate::sync::plan::{select, Sel, Work};
 use crate::sync::write::{content_data, Op, OpKind, Outcome, UpsertCheck};
 use crate::sync::SyncError;
@@ -31,6 +32,8 @@ impl Engine<'_> {
     /// One chunk: each entry's write (an asset's file first, by upload), then the writes of
     /// entries matched by `id`; sent in batches, each acknowledged write committed.
     async fn apply_content_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
+        // Creates an earlier run sent without committing their answers: adopted, not repeated.
+        journal::resolve(self.dest, self.prepared, self.store).await?;
         let selects = self.answer_selects();
         let mut ops = Vec::new();
         let mut by_id: Vec<(usize, String)> = Vec::new();
@@ -47,15 +50,20 @@ impl Engine<'_> {
                 None => by_id.push((w.model, w.id.clone())),
             }
         }
-        ops.extend(self.id_writes(work, by_id).await?);
+        let (id_ops, creates) = self.id_writes(work, by_id).await?;
+        ops.extend(id_ops);
         let sels: BTreeMap<(usize, String), Sel> = work
             .iter()
             .filter_map(|w| w.content.clone().map(|s| ((w.model, w.id.clone()), s)))
             .collect();
+        // Writes that create entries are journaled before they are sent (see `journal`).
+        let journaled = journal::of_ops(ops.iter().map(|(_, op)| op), creates);
+        journal::record(self.store, &journaled)?;
         self.run_ops("content", ops, move |engine, m, op, outcome| {
             engine.ack_content(m, op, outcome, &sels)
         })
-        .await
+        .await?;
+        journal::settle(self.store)
     }
 
     fn op(&self, m: usize, id: &str, kind: OpKind) -> Op {
@@ -117,6 +125,7 @@ impl Engine<'_> {
         }
         let dest_id = match assets::sync_file(
             self.dest,
+            self.store,
             system,
             &shape.model.name,
             &w.id,
@@ -125,7 +134,10 @@ impl Engine<'_> {
         )
         .await?
         {
-            Ok(dest_id) => dest_id,
+            Ok(dest_id) => {
+                super::crash_point("upload");
+                dest_id
+            }
             Err(message) => {
                 self.fail(w.model, &w.id, "assets", message);
                 return Ok(None);
@@ -203,10 +215,11 @@ impl Engine<'_> {
         &mut self,
         work: &[Work],
         by_id: Vec<(usize, String)>,
-    ) -> Result<Vec<(usize, Op)>, SyncError> {
+    ) -> Result<(Vec<(usize, Op)>, Vec<journal::Pending>), SyncError> {
         let adopted = self.adopt_by_id(&by_id).await?;
         let locale = &self.prepared.default_locale;
         let mut ops = Vec::new();
+        let mut creates = Vec::new();
         for (m, id) in by_id {
             let shape = &self.prepared.shapes[m];
             let (_, entry) = self.load(m, &id)?;
@@ -222,13 +235,14 @@ impl Engine<'_> {
                     data: content_data(shape, version, locale, false, &[]),
                 }
             } else {
+                creates.push(journal::create(&shape.model.name, &id, version));
                 OpKind::Create {
                     data: content_data(shape, version, locale, true, &[]),
                 }
             };
             ops.push((m, self.op(m, &id, kind)));
         }
-        Ok(ops)
+        Ok((ops, creates))
     }
 
     /// Acknowledges one content write: the destination id it answered with (or was sent to),

@@ -28,7 +28,7 @@ const WORK_CHUNK: usize = 2_000;
 
 /// Fault injection for the crash tests: `STAGESYNC_CRASH_AT=<phase>:<n>` aborts the process
 /// when the n-th batch of that phase was acknowledged by the destination but not yet committed
-/// to the store — the hardest moment to die at.
+/// to the store — the hardest moment to die at. Phase `upload`: the n-th asset file written.
 fn crash_point(phase: &str) {
     use std::sync::atomic::{AtomicU64, Ordering};
     static HITS: AtomicU64 = AtomicU64::new(0);
