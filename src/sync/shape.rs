@@ -183,6 +183,15 @@ fn owns(content: &ContentModel, model: &Model, field: &Field) -> bool {
     if partner.is_some_and(|p| p.union.is_some() || !p.fully_paired()) {
         return false;
     }
+    // A required relation is written from the side whose create requires it: that create
+    // connects its target (see `order`), so this side must read and hold the edges.
+    let partner_required = content
+        .model(target)
+        .and_then(|m| m.field(reverse))
+        .is_some_and(|f| f.required);
+    if field.required != partner_required {
+        return field.required;
+    }
     match rel.cardinality {
         Cardinality::OneToMany => true,
         Cardinality::ManyToOne => false,

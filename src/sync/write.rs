@@ -66,6 +66,9 @@ pub struct UpsertCheck {
     pub content: crate::store::Hash,
     /// Fields the edges phase writes (see [`Version::written_with_edges`]).
     pub skip: Vec<String>,
+    /// Required relations the create connects, as a created entry's answer shows them (field →
+    /// `Type:destinationId` targets): a created entry holds these and is still "bare".
+    pub connected: std::collections::BTreeMap<String, Vec<String>>,
     /// Set by [`execute`]: the answer showed an entry the destination already held (other
     /// content, relations, values in `skip`, or publication), so it cannot be treated as
     /// freshly created.
@@ -85,12 +88,12 @@ pub struct AnswerState {
 }
 
 /// Reads a checked upsert's answer (see [`UpsertHooks::read`]).
-pub type ReadAnswer<'a> = dyn Fn(&str, &Value, &[String]) -> Option<AnswerState> + Sync + 'a;
+pub type ReadAnswer<'a> = dyn Fn(&str, &Value, &UpsertCheck) -> Option<AnswerState> + Sync + 'a;
 
 /// What [`execute`] needs from the engine for checked upserts.
 pub struct UpsertHooks<'a> {
-    /// Reads an answer for an entry of a model (the engine's canonical form, without the given
-    /// fields); `None` when it cannot be read.
+    /// Reads an answer for an entry of a model (the engine's canonical form, without the
+    /// check's `skip` fields, its `connected` relations allowed); `None` when it cannot be read.
     pub read: &'a ReadAnswer<'a>,
     /// Builds a checked upsert's whole update, which the op leaves out (`Value::Null`) until a
     /// follow-up needs it: most upserts create, and their updates would only take memory.
@@ -310,7 +313,7 @@ fn upsert_follow_up(
     else {
         return Ok(None);
     };
-    let state = (answer_hash.read)(&op.model, answer, &check.skip);
+    let state = (answer_hash.read)(&op.model, answer, check);
     check.stages = answer
         .get("documentInStages")
         .and_then(Value::as_array)

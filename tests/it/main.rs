@@ -16,6 +16,7 @@ mod harness;
 mod kill;
 mod model;
 mod relations;
+mod required;
 mod resilience;
 mod richtext;
 mod schema_classes;
