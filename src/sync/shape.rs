@@ -24,7 +24,8 @@ pub struct Shape<'m> {
     pub plain: Vec<&'m Field>,
     /// Writable non-relation fields with one value per locale.
     pub localized: Vec<&'m Field>,
-    /// Relation fields written from this side.
+    /// Relation fields written from this side (a required relation from the side requiring
+    /// it: its create connects the targets, see `order`).
     pub owned: Vec<&'m Field>,
     /// Relation fields written from the other side (not read: the owning side has the edges).
     pub reverse: Vec<&'m Field>,
