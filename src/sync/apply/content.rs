@@ -10,14 +10,15 @@ use serde_json::{json, Value};
 
 use super::WORK_CHUNK;
 use crate::hygraph::Idempotency;
-use crate::model::FieldKind;
 use crate::store::NodeRecord;
 use crate::sync::acks::refresh_publication;
 use crate::sync::assets;
 use crate::sync::canonical::Version;
 use crate::sync::engine::Engine;
 use crate::sync::plan::{select, Sel, Work};
-use crate::sync::write::{content_data, Op, OpKind, Outcome, UpsertCheck};
+use crate::sync::write::{
+    content_data, required_connects, Op, OpKind, Outcome, Unconnected, UpsertCheck,
+};
 use crate::sync::SyncError;
 
 impl Engine<'_> {
@@ -233,45 +234,30 @@ impl Engine<'_> {
     ) -> Result<(Value, BTreeMap<String, Vec<String>>), String> {
         let shape = &self.prepared.shapes[m];
         let mut data = content_data(shape, version, &self.prepared.default_locale, true, &[]);
-        let mut connected = BTreeMap::new();
-        for f in &self.prepared.required[m] {
-            let relation = format!("{}.{}", shape.model.name, f.name);
-            let targets = version.edges.get(&f.name).map(Vec::as_slice).unwrap_or(&[]);
-            if targets.is_empty() {
+        let connects = required_connects(&self.prepared.required[m], version, |ty, id| {
+            self.required_target(ty, id)
+        });
+        let (inputs, connected) = match connects {
+            Ok(c) => c,
+            Err(Unconnected::NoTarget { field }) => {
                 return Err(format!(
-                    "{relation} is a required relation, and the source's version of this entry \
-                     has no target for it: the destination refuses to create it without one"
-                ));
+                    "{}.{field} is a required relation, and the source's version of this entry \
+                     has no target for it: the destination refuses to create it without one",
+                    shape.model.name
+                ))
             }
-            let union = matches!(&f.kind, FieldKind::Relation(r) if r.union.is_some());
-            let mut wheres = Vec::with_capacity(targets.len());
-            let mut shown = Vec::with_capacity(targets.len());
-            for target in targets {
-                let (ty, id) = target.split_once(':').unwrap_or(("", target));
-                let Some(dest) = self.required_target(ty, id) else {
-                    return Err(format!(
-                        "{relation} is a required relation, and its target {ty} {id} is not in \
-                         the destination ({}): the entry cannot be created before it; the next \
-                         run retries",
-                        self.why_missing(ty, id)
-                    ));
-                };
-                wheres.push(if union {
-                    json!({ ty: { "id": dest } })
-                } else {
-                    json!({ "id": dest })
-                });
-                shown.push(format!("{ty}:{dest}"));
+            Err(Unconnected::Missing { field, ty, id }) => {
+                return Err(format!(
+                    "{}.{field} is a required relation, and its target {ty} {id} is not in the \
+                     destination ({}): the entry cannot be created before it; the next run \
+                     retries",
+                    shape.model.name,
+                    self.why_missing(&ty, &id)
+                ))
             }
-            let connect = if f.list {
-                Value::Array(wheres)
-            } else {
-                wheres.swap_remove(0)
-            };
-            if let Value::Object(d) = &mut data {
-                d.insert(f.name.clone(), json!({ "connect": connect }));
-            }
-            connected.insert(f.name.clone(), shown);
+        };
+        if let Value::Object(d) = &mut data {
+            d.extend(inputs);
         }
         Ok((data, connected))
     }
