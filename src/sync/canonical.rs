@@ -198,14 +198,21 @@ impl Version {
     }
 
     /// Whether this version holds nothing the content write of a new entry leaves out: no
-    /// relation targets, no rich text with references, and no value in the fields `skip`.
-    pub fn holds_only_content(&self, skip: &[String]) -> bool {
+    /// relation targets but those `connected` by the create (see `order`), no rich text with
+    /// references, and no value in the fields `skip`.
+    pub fn holds_only_content(
+        &self,
+        skip: &[String],
+        connected: &BTreeMap<String, Vec<String>>,
+    ) -> bool {
         let empty = |v: &Value| match v {
             Value::Null => true,
             Value::Array(items) => items.is_empty(),
             _ => false,
         };
-        self.edges.values().all(Vec::is_empty)
+        self.edges
+            .iter()
+            .all(|(field, targets)| targets.is_empty() || connected.get(field) == Some(targets))
             && self.embeds.is_empty()
             && self.localized_embeds.is_empty()
             && self

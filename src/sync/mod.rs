@@ -13,6 +13,7 @@ pub mod canonical;
 mod compat;
 mod engine;
 mod journal;
+mod order;
 mod plan;
 pub mod progress;
 pub mod read;
@@ -129,6 +130,11 @@ pub enum SyncError {
         .0.join("\n  - ")
     )]
     Relations(Vec<String>),
+    #[error(
+        "required relations form a cycle: {}. No entry of these models can be created before another one exists, so nothing was written. Make one of these relations optional in the schema (its \"Required\" setting in Hygraph)",
+        .0.join(", ")
+    )]
+    RequiredCycle(Vec<String>),
     #[error("identity.{model} = \"{field}\": {problem}")]
     Identity {
         model: String,
@@ -168,6 +174,7 @@ impl SyncError {
                 | SyncError::UnknownLocales(_)
                 | SyncError::Identity { .. }
                 | SyncError::Relations(_)
+                | SyncError::RequiredCycle(_)
                 | SyncError::ReadOnlyDestination
                 | SyncError::QueryTooLarge(_)
         )
@@ -264,8 +271,12 @@ pub(crate) struct Prepared<'a> {
     pub default_locale: String,
     /// Models whose schema changed since the last run: compared as if nothing was acknowledged.
     pub full_models: HashSet<String>,
-    /// Recorded when a run succeeds, so an interrupted full pass is redone.
+    /// Recorded when a run gets to its end, so an interrupted full pass is redone.
     pub fingerprints: Vec<(String, [u8; 32])>,
+    /// Per shape: the required relations its creates connect (see `order`).
+    pub required: Vec<Vec<&'a crate::model::Field>>,
+    /// Per shape: the level its content is written at (see `order::levels`).
+    pub levels: Vec<usize>,
 }
 
 impl<'a> Prepared<'a> {
@@ -292,7 +303,10 @@ impl<'a> Prepared<'a> {
             default_locale: content.default_locale.clone(),
             full_models: HashSet::new(),
             fingerprints: Vec::new(),
+            required: Vec::new(),
+            levels: Vec::new(),
         };
+        let mut all_required = Vec::new();
         for name in &names {
             let model = content.model(name).expect("selected from the model");
             let mut shape = Shape::new(content, model);
@@ -322,7 +336,17 @@ impl<'a> Prepared<'a> {
                 }
                 prepared.fingerprints.push((name.clone(), fingerprint));
             }
+            let dest = schemas.dest.model(name);
+            prepared.required.push(order::required_fields(&shape, dest));
+            all_required.push(order::all_required(&shape, dest));
             prepared.shapes.push(shape);
+        }
+        // A run (it writes) cannot create the models of a cycle of required relations: refused
+        // before anything is read or written. `verify` only reads, and compares them all the same.
+        match order::levels(&prepared.shapes, &all_required) {
+            Ok(levels) => prepared.levels = levels,
+            Err(cycle) if store.is_some() => return Err(SyncError::RequiredCycle(cycle)),
+            Err(_) => prepared.levels = vec![1; prepared.shapes.len()],
         }
         // Bound only once the config is known to fit the schemas: a config error writes nothing.
         if let Some(store) = store {

@@ -127,9 +127,10 @@ fn run_finished(
     record_run(store, record)?;
     if result.is_ok() {
         store.clear_checkpoint()?;
-        // With failed entries too: they are unacknowledged, so the next run retries them and
-        // only them (not the whole model again, as a changed fingerprint would).
         if record.mode != RunMode::DryRun {
+            // Saved whether or not entries failed: the next run retries only those entries
+            // (never acknowledged, or forgotten here), not the whole model again.
+            forget_failed_in_full_passes(store, prepared, record)?;
             for (model, fingerprint) in &prepared.fingerprints {
                 store.set_model_fingerprint(model, *fingerprint)?;
             }
@@ -161,6 +162,34 @@ fn run_finished(
         destination_requests = record.destination.requests,
         "run finished"
     );
+    Ok(())
+}
+
+/// A model read as a full pass (its schema changed, or `--full`) rewrites every entry; an entry
+/// that failed in it may keep acknowledgements from before, equal to what the source holds, and
+/// would never be rewritten once the fingerprint is saved. Its acknowledged hashes are forgotten
+/// as a full pass forgets them (see `plan::plan_entry`), so the next run rewrites it.
+fn forget_failed_in_full_passes(
+    store: &Store,
+    prepared: &Prepared<'_>,
+    record: &RunRecord,
+) -> Result<(), SyncError> {
+    let full = |model: &str| {
+        record.mode == RunMode::Full
+            || (record.mode != RunMode::Repair && prepared.full_models.contains(model))
+    };
+    for failure in record.failures.iter().filter(|f| full(&f.model)) {
+        let Some(mut node) = store.node(&failure.model, &failure.source_id)? else {
+            continue;
+        };
+        node.acked = crate::store::Acked {
+            stages: node.acked.stages.clone(),
+            locales: node.acked.locales.clone(),
+            file: node.acked.file.clone(),
+            ..Default::default()
+        };
+        store.commit_acks(&[(&failure.model, &failure.source_id, &node)])?;
+    }
     Ok(())
 }
 

@@ -24,7 +24,8 @@ pub struct Shape<'m> {
     pub plain: Vec<&'m Field>,
     /// Writable non-relation fields with one value per locale.
     pub localized: Vec<&'m Field>,
-    /// Relation fields written from this side.
+    /// Relation fields written from this side (a required relation from the side requiring
+    /// it: its create connects the targets, see `order`).
     pub owned: Vec<&'m Field>,
     /// Relation fields written from the other side (not read: the owning side has the edges).
     pub reverse: Vec<&'m Field>,
@@ -182,6 +183,15 @@ fn owns(content: &ContentModel, model: &Model, field: &Field) -> bool {
     // that does not point back) holds these edges already.
     if partner.is_some_and(|p| p.union.is_some() || !p.fully_paired()) {
         return false;
+    }
+    // A required relation is written from the side whose create requires it: that create
+    // connects its target (see `order`), so this side must read and hold the edges.
+    let partner_required = content
+        .model(target)
+        .and_then(|m| m.field(reverse))
+        .is_some_and(|f| f.required);
+    if field.required != partner_required {
+        return field.required;
     }
     match rel.cardinality {
         Cardinality::OneToMany => true,

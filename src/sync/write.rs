@@ -66,6 +66,9 @@ pub struct UpsertCheck {
     pub content: crate::store::Hash,
     /// Fields the edges phase writes (see [`Version::written_with_edges`]).
     pub skip: Vec<String>,
+    /// Required relations the create connects, as a created entry's answer shows them (field →
+    /// `Type:destinationId` targets): a created entry holds these and is still "bare".
+    pub connected: std::collections::BTreeMap<String, Vec<String>>,
     /// Set by [`execute`]: the answer showed an entry the destination already held (other
     /// content, relations, values in `skip`, or publication), so it cannot be treated as
     /// freshly created.
@@ -85,12 +88,12 @@ pub struct AnswerState {
 }
 
 /// Reads a checked upsert's answer (see [`UpsertHooks::read`]).
-pub type ReadAnswer<'a> = dyn Fn(&str, &Value, &[String]) -> Option<AnswerState> + Sync + 'a;
+pub type ReadAnswer<'a> = dyn Fn(&str, &Value, &UpsertCheck) -> Option<AnswerState> + Sync + 'a;
 
 /// What [`execute`] needs from the engine for checked upserts.
 pub struct UpsertHooks<'a> {
-    /// Reads an answer for an entry of a model (the engine's canonical form, without the given
-    /// fields); `None` when it cannot be read.
+    /// Reads an answer for an entry of a model (the engine's canonical form, without the
+    /// check's `skip` fields, its `connected` relations allowed); `None` when it cannot be read.
     pub read: &'a ReadAnswer<'a>,
     /// Builds a checked upsert's whole update, which the op leaves out (`Value::Null`) until a
     /// follow-up needs it: most upserts create, and their updates would only take memory.
@@ -310,7 +313,7 @@ fn upsert_follow_up(
     else {
         return Ok(None);
     };
-    let state = (answer_hash.read)(&op.model, answer, &check.skip);
+    let state = (answer_hash.read)(&op.model, answer, check);
     check.stages = answer
         .get("documentInStages")
         .and_then(Value::as_array)
@@ -1142,6 +1145,74 @@ pub fn edges_data(
     Ok(Ok(Value::Object(data)))
 }
 
+/// Why a required relation cannot be connected in a create (see [`required_connects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unconnected {
+    /// The version holds no target for it.
+    NoTarget { field: String },
+    /// A target has no destination id.
+    Missing {
+        field: String,
+        ty: String,
+        id: String,
+    },
+}
+
+/// A create's inputs for its required relations, and their targets as its answer shows them.
+pub type Connects = (
+    Map<String, Value>,
+    std::collections::BTreeMap<String, Vec<String>>,
+);
+
+/// The create inputs connecting the `required` relations of `version` to their targets'
+/// destination ids (`dest_of(Type, sourceId)`), in the shape the create input takes: `{ connect:
+/// { id } }`, a list `{ connect: [{ id }, ...] }`, a union member `{ connect: { Member: { id } }
+/// }`. Also returns the targets as a created entry's answer shows them (`Type:destinationId`
+/// per field).
+pub fn required_connects(
+    required: &[&Field],
+    version: &Version,
+    mut dest_of: impl FnMut(&str, &str) -> Option<String>,
+) -> Result<Connects, Unconnected> {
+    let mut inputs = Map::new();
+    let mut connected = std::collections::BTreeMap::new();
+    for f in required {
+        let targets = version.edges.get(&f.name).map(Vec::as_slice).unwrap_or(&[]);
+        if targets.is_empty() {
+            return Err(Unconnected::NoTarget {
+                field: f.name.clone(),
+            });
+        }
+        let union = matches!(&f.kind, FieldKind::Relation(r) if r.union.is_some());
+        let mut wheres = Vec::with_capacity(targets.len());
+        let mut shown = Vec::with_capacity(targets.len());
+        for target in targets {
+            let (ty, id) = target.split_once(':').unwrap_or(("", target));
+            let Some(dest) = dest_of(ty, id) else {
+                return Err(Unconnected::Missing {
+                    field: f.name.clone(),
+                    ty: ty.to_owned(),
+                    id: id.to_owned(),
+                });
+            };
+            wheres.push(if union {
+                json!({ ty: { "id": dest } })
+            } else {
+                json!({ "id": dest })
+            });
+            shown.push(format!("{ty}:{dest}"));
+        }
+        let connect = if f.list {
+            Value::Array(wheres)
+        } else {
+            wheres.swap_remove(0)
+        };
+        inputs.insert(f.name.clone(), json!({ "connect": connect }));
+        connected.insert(f.name.clone(), shown);
+    }
+    Ok((inputs, connected))
+}
+
 /// Adds the update data `other` to `into`: the edges-phase data of an entry and its content
 /// data, written together. Both may upsert localizations; their values for one locale merge.
 pub fn merge_data(into: &mut Map<String, Value>, other: Map<String, Value>) {
@@ -1208,6 +1279,72 @@ mod tests {
         assert_eq!(b.iter().map(Vec::len).sum::<usize>(), 10);
         let b = batches(ops, 1_000_000, 4);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
+    }
+
+    #[test]
+    fn required_relations_are_connected_in_the_shape_of_the_create_input() {
+        let content = crate::model::from_model_file(
+            r#"
+locales = ["en"]
+[unions]
+Owner = ["Person", "Team"]
+[[models]]
+name = "Person"
+fields = [{ name = "slug", type = "String" }]
+[[models]]
+name = "Team"
+fields = [{ name = "slug", type = "String" }]
+[[models]]
+name = "Task"
+fields = [
+  { name = "assignee", type = "Person", required = true },
+  { name = "watchers", type = "Person", list = true, required = true },
+  { name = "owner", type = "Owner", required = true },
+]
+"#,
+            "test.toml",
+        )
+        .unwrap();
+        let task = content.model("Task").unwrap();
+        let required: Vec<&Field> = task.fields.iter().collect();
+        let mut version = Version::default();
+        version
+            .edges
+            .insert("assignee".into(), vec!["Person:p1".into()]);
+        version.edges.insert(
+            "watchers".into(),
+            vec!["Person:p2".into(), "Person:p1".into()],
+        );
+        version.edges.insert("owner".into(), vec!["Team:t1".into()]);
+        let dest = |_: &str, id: &str| Some(format!("d-{id}"));
+        let (inputs, connected) = required_connects(&required, &version, dest).unwrap();
+        assert_eq!(
+            Value::Object(inputs),
+            json!({
+                "assignee": { "connect": { "id": "d-p1" } },
+                "watchers": { "connect": [{ "id": "d-p2" }, { "id": "d-p1" }] },
+                "owner": { "connect": { "Team": { "id": "d-t1" } } },
+            })
+        );
+        assert_eq!(connected["watchers"], ["Person:d-p2", "Person:d-p1"]);
+        assert_eq!(connected["owner"], ["Team:d-t1"]);
+
+        let missing = |ty: &str, id: &str| (id != "p2").then(|| format!("{ty}-{id}"));
+        assert_eq!(
+            required_connects(&required, &version, missing).unwrap_err(),
+            Unconnected::Missing {
+                field: "watchers".into(),
+                ty: "Person".into(),
+                id: "p2".into()
+            }
+        );
+        version.edges.remove("owner");
+        assert_eq!(
+            required_connects(&required, &version, dest).unwrap_err(),
+            Unconnected::NoTarget {
+                field: "owner".into()
+            }
+        );
     }
 
     #[test]

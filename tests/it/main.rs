@@ -17,6 +17,7 @@ mod journal;
 mod kill;
 mod model;
 mod relations;
+mod required;
 mod resilience;
 mod richtext;
 mod schema_classes;

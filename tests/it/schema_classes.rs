@@ -365,7 +365,7 @@ async fn a_model_too_large_for_one_query_is_read_in_parts_within_the_limit() {
 
 /// A small blog as a hand-written model: `Post.author` is a required relation to `Author`, and
 /// the `Stage` enum lists `PUBLISHED` first, as older exports do.
-const BLOG_MODEL: &str = r#"
+pub const BLOG_MODEL: &str = r#"
 locales = [{ code = "en", default = true }, "de"]
 stages = ["PUBLISHED", "DRAFT"]
 
@@ -388,14 +388,14 @@ fields = [
 ]
 "#;
 
-fn blog_model() -> stagesync::model::ContentModel {
+pub fn blog_model() -> stagesync::model::ContentModel {
     stagesync::model::from_model_file(BLOG_MODEL, "blog.toml").expect("the blog model")
 }
 
 /// The blog's schema as real Hygraph serves it to a default token: queries default to
 /// `PUBLISHED`, and the create input requires the required relation
 /// (`author: AuthorCreateOneInlineInput!`).
-fn blog_real_sdl() -> String {
+pub fn blog_real_sdl() -> String {
     let sdl = stagesync::emulator::generate_sdl_with(
         &blog_model(),
         &stagesync::emulator::SdlOptions {

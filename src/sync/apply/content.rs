@@ -1,6 +1,7 @@
 //! Content phase: assets (their files by upload, adopted by their bytes after a lost answer),
 //! then each entry's fields without relations — an update where the destination id is known,
-//! an upsert by identity key, or (matched by `id`) an adoption or a create.
+//! an upsert by identity key, or (matched by `id`) an adoption or a create. A create also
+//! connects the entry's required relations, whose targets were written first (see `order`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -16,29 +17,48 @@ use crate::sync::canonical::Version;
 use crate::sync::engine::Engine;
 use crate::sync::journal;
 use crate::sync::plan::{select, Sel, Work};
-use crate::sync::write::{content_data, Op, OpKind, Outcome, UpsertCheck};
+use crate::sync::write::{
+    content_data, required_connects, Op, OpKind, Outcome, Unconnected, UpsertCheck,
+};
 use crate::sync::SyncError;
 
 impl Engine<'_> {
     /// Writes are built from the store chunk by chunk, so memory holds a few thousand
     /// mutations at most, whatever the size of the project.
+    ///
+    /// Level by level (see `order`): assets, then each model after the targets of its
+    /// required relations, so that a create can connect them by their destination ids.
     pub(super) async fn apply_content(&mut self, work: &[Work]) -> Result<(), SyncError> {
-        for chunk in work.chunks(WORK_CHUNK) {
-            self.apply_content_chunk(chunk).await?;
+        let levels = &self.prepared.levels;
+        let mut order: Vec<usize> = work
+            .iter()
+            .filter(|w| w.content.is_some())
+            .map(|w| levels[w.model])
+            .collect();
+        order.sort_unstable();
+        order.dedup();
+        for level in order {
+            let at: Vec<&Work> = work
+                .iter()
+                .filter(|w| w.content.is_some() && levels[w.model] == level)
+                .collect();
+            for chunk in at.chunks(WORK_CHUNK) {
+                self.apply_content_chunk(chunk).await?;
+            }
         }
         Ok(())
     }
 
     /// One chunk: each entry's write (an asset's file first, by upload), then the writes of
     /// entries matched by `id`; sent in batches, each acknowledged write committed.
-    async fn apply_content_chunk(&mut self, work: &[Work]) -> Result<(), SyncError> {
+    async fn apply_content_chunk(&mut self, work: &[&Work]) -> Result<(), SyncError> {
         // Creates an earlier run sent without committing their answers: adopted, not repeated.
         journal::resolve(self.dest, self.prepared, self.store).await?;
         let selects = self.answer_selects();
         let mut ops = Vec::new();
         let mut by_id: Vec<(usize, String)> = Vec::new();
         let mut orphans: Option<assets::Orphans> = None;
-        for w in work.iter().filter(|w| w.content.is_some()) {
+        for w in work.iter().copied().filter(|w| w.content.is_some()) {
             let (record, entry) = self.load(w.model, &w.id)?;
             let version = select(&entry, w.content.as_ref().unwrap_or(&Sel::Draft));
             if self.prepared.shapes[w.model].is_asset() {
@@ -46,8 +66,9 @@ impl Engine<'_> {
                 continue;
             }
             match self.entry_write(w, &record, version, &selects) {
-                Some(kind) => ops.push((w.model, self.op(w.model, &w.id, kind))),
-                None => by_id.push((w.model, w.id.clone())),
+                Ok(Some(kind)) => ops.push((w.model, self.op(w.model, &w.id, kind))),
+                Ok(None) => by_id.push((w.model, w.id.clone())),
+                Err(message) => self.fail(w.model, &w.id, "content", message),
             }
         }
         let (id_ops, creates) = self.id_writes(work, by_id).await?;
@@ -165,37 +186,41 @@ impl Engine<'_> {
 
     /// The write of an entry that is not an asset: an update where its destination id is
     /// known, else an upsert by its identity key. `None`: matched by `id` (or its key is
-    /// null), see [`Self::id_writes`].
+    /// null), see [`Self::id_writes`]. `Err`: it cannot be created (see [`Self::create_data`]).
     fn entry_write(
         &self,
         w: &Work,
         record: &NodeRecord,
         version: &Version,
         selects: &[Arc<str>],
-    ) -> Option<OpKind> {
+    ) -> Result<Option<OpKind>, String> {
         let shape = &self.prepared.shapes[w.model];
         let locale = &self.prepared.default_locale;
         if let Some(dest_id) = &record.dest_id {
-            return Some(OpKind::Update {
+            return Ok(Some(OpKind::Update {
                 dest_id: dest_id.clone(),
                 data: content_data(shape, version, locale, false, &record.acked.locales),
-            });
+            }));
         }
         let key = &self.prepared.identity[w.model];
         if key == "id" {
-            return None;
+            return Ok(None);
         }
-        let value = version
+        let Some(value) = version
             .fields
             .get(key)
             .or_else(|| version.locales.get(locale).and_then(|l| l.get(key)))
             .filter(|v| !v.is_null())
-            .cloned()?;
+            .cloned()
+        else {
+            return Ok(None);
+        };
         let skip = version.written_with_edges();
-        Some(OpKind::Upsert {
+        let (create, connected) = self.create_data(w.model, version)?;
+        Ok(Some(OpKind::Upsert {
             key: key.clone(),
             value,
-            create: content_data(shape, version, locale, true, &[]),
+            create,
             // Built only if a follow-up needs it (see `UpsertHooks::update`).
             update: Value::Null,
             check: Some(Box::new(UpsertCheck {
@@ -203,25 +228,85 @@ impl Engine<'_> {
                 locales: self.prepared.locales_for(shape),
                 content: version.content_hash_without(&skip),
                 skip,
+                connected,
                 existing: false,
                 stages: None,
             })),
-        })
+        }))
+    }
+
+    /// A create's data: the version's content, and each required relation connected to its
+    /// targets' destination ids (Hygraph refuses a create without them; the edges phase then
+    /// writes the relation as usual). Also returns the connected targets as the answer shows
+    /// them (`Type:destinationId` per field). `Err`: a target without a destination id, named.
+    fn create_data(
+        &self,
+        m: usize,
+        version: &Version,
+    ) -> Result<(Value, BTreeMap<String, Vec<String>>), String> {
+        let shape = &self.prepared.shapes[m];
+        let mut data = content_data(shape, version, &self.prepared.default_locale, true, &[]);
+        let connects = required_connects(&self.prepared.required[m], version, |ty, id| {
+            self.required_target(ty, id)
+        });
+        let (inputs, connected) = match connects {
+            Ok(c) => c,
+            Err(Unconnected::NoTarget { field }) => {
+                return Err(format!(
+                    "{}.{field} is a required relation, and the source's version of this entry \
+                     has no target for it: the destination refuses to create it without one",
+                    shape.model.name
+                ))
+            }
+            Err(Unconnected::Missing { field, ty, id }) => {
+                return Err(format!(
+                    "{}.{field} is a required relation, and its target {ty} {id} is not in the \
+                     destination ({}): the entry cannot be created before it; the next run \
+                     retries",
+                    shape.model.name,
+                    self.why_missing(&ty, &id)
+                ))
+            }
+        };
+        if let Value::Object(d) = &mut data {
+            d.extend(inputs);
+        }
+        Ok((data, connected))
+    }
+
+    /// The destination id of a required relation's target, from the store.
+    fn required_target(&self, ty: &str, id: &str) -> Option<String> {
+        let m = self.model_index(ty)?;
+        self.dest_id(m, id)
+    }
+
+    /// Why a required relation's target has no destination id: for the entry's failure.
+    fn why_missing(&self, ty: &str, id: &str) -> String {
+        match self.model_index(ty) {
+            None => {
+                format!("{ty} is not synced: add it to `models` (or take it out of `skip_models`)")
+            }
+            Some(m) if self.has_failed(m, id) => {
+                "it failed in this run, see its own failure".to_owned()
+            }
+            Some(_) => "the source's synced content does not hold it".to_owned(),
+        }
     }
 
     /// Entries matched by `id`: adopt those the destination already holds (a cloned
     /// environment), create the rest.
     async fn id_writes(
         &mut self,
-        work: &[Work],
+        work: &[&Work],
         by_id: Vec<(usize, String)>,
     ) -> Result<(Vec<(usize, Op)>, Vec<journal::Pending>), SyncError> {
         let adopted = self.adopt_by_id(&by_id).await?;
-        let locale = &self.prepared.default_locale;
+        let prepared = self.prepared;
+        let locale = &prepared.default_locale;
         let mut ops = Vec::new();
         let mut creates = Vec::new();
         for (m, id) in by_id {
-            let shape = &self.prepared.shapes[m];
+            let shape = &prepared.shapes[m];
             let (_, entry) = self.load(m, &id)?;
             let sel = work
                 .iter()
@@ -235,9 +320,15 @@ impl Engine<'_> {
                     data: content_data(shape, version, locale, false, &[]),
                 }
             } else {
-                creates.push(journal::create(&shape.model.name, &id, version));
-                OpKind::Create {
-                    data: content_data(shape, version, locale, true, &[]),
+                match self.create_data(m, version) {
+                    Ok((data, _)) => {
+                        creates.push(journal::create(&shape.model.name, &id, version));
+                        OpKind::Create { data }
+                    }
+                    Err(message) => {
+                        self.fail(m, &id, "content", message);
+                        continue;
+                    }
                 }
             };
             ops.push((m, self.op(m, &id, kind)));

@@ -17,7 +17,8 @@ use super::canonical::{Entry, Version};
 use super::engine::Engine;
 use super::progress::Progress;
 use super::write::{
-    batches, content_data, execute, AnswerHash, AnswerState, Op, OpKind, Outcome, UpsertHooks,
+    batches, content_data, execute, AnswerHash, AnswerState, Op, OpKind, Outcome, UpsertCheck,
+    UpsertHooks,
 };
 use super::SyncError;
 use crate::hygraph::Idempotency;
@@ -90,13 +91,13 @@ impl Engine<'_> {
         let dest = self.dest;
         let cancel = self.opts.cancel.clone();
         let prepared = self.prepared;
-        let hash_answer = move |model: &str, node: &Value, skip: &[String]| {
+        let hash_answer = move |model: &str, node: &Value, check: &UpsertCheck| {
             let shape = prepared.shapes.iter().find(|s| s.model.name == model)?;
             let locales = prepared.locales_for(shape);
             let v = Version::from_node(shape, node, &prepared.default_locale, &locales).ok()?;
             Some(AnswerState {
-                content: v.content_hash_without(skip),
-                bare: v.holds_only_content(skip),
+                content: v.content_hash_without(&check.skip),
+                bare: v.holds_only_content(&check.skip, &check.connected),
             })
         };
         let store = self.store;
