@@ -129,12 +129,13 @@ pub struct SchemaArgs {
 #[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
-    /// A content-model file (TOML).
-    #[arg(long, conflicts_with = "sdl", required_unless_present = "sdl")]
+    /// A content-model file (TOML): serve the schema Hygraph would generate for it.
+    #[arg(long, conflicts_with = "schema", required_unless_present = "schema")]
     pub model: Option<PathBuf>,
-    /// A Hygraph schema (SDL).
-    #[arg(long)]
-    pub sdl: Option<PathBuf>,
+    /// A real Hygraph schema, SDL or introspection JSON (with or without `{"data": ...}`):
+    /// serve that schema itself.
+    #[arg(long, alias = "sdl")]
+    pub schema: Option<PathBuf>,
     /// Address to listen on; loopback only.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,

@@ -1,5 +1,6 @@
 //! `stagesync emulator`: serve an in-memory Hygraph Content API emulator on a loopback address
-//! until stopped. The first line on stdout is the GraphQL endpoint URL, so scripts and tests can
+//! until stopped: a real schema (`--schema`, SDL or introspection JSON) served as it is, or the
+//! schema Hygraph would generate for a content-model file (`--model`). The first line on stdout is the GraphQL endpoint URL, so scripts and tests can
 //! read it; everything else goes to the log on stderr.
 
 use std::io::Write as _;
@@ -19,14 +20,16 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
 
 /// Typed options from the flags; every problem is a usage error.
 fn options(args: EmulatorArgs) -> anyhow::Result<EmulatorOptions> {
-    let model = match (&args.model, &args.sdl) {
-        (Some(path), _) => load_model(path, model::from_model_file)?,
-        (None, Some(path)) => load_model(path, model::from_sdl)?,
+    let mut options = match (&args.model, &args.schema) {
+        (Some(path), _) => EmulatorOptions::new(load_model(path, model::from_model_file)?),
+        (None, Some(path)) => {
+            EmulatorOptions::from_schema(&read(path)?, &path.display().to_string())
+                .map_err(usage)?
+        }
         (None, None) => {
-            return Err(UsageError("emulator: pass --model FILE or --sdl FILE".into()).into())
+            return Err(UsageError("emulator: pass --model FILE or --schema FILE".into()).into())
         }
     };
-    let mut options = EmulatorOptions::new(model);
     options.listen = args.listen.parse::<SocketAddr>().map_err(|_| {
         UsageError(format!(
             "emulator: --listen `{}` is not an address like 127.0.0.1:0",

@@ -864,6 +864,7 @@ impl Writer<'_> {
         for (field, input) in relations {
             self.relation_input(model, &id, &field, &input, true)?;
         }
+        self.check_required_relations(model, &id)?;
         Ok(id)
     }
 
@@ -1222,6 +1223,31 @@ impl Writer<'_> {
                     "BAD_USER_INPUT",
                     format!(
                         "value for required field `{}` of {} is missing",
+                        f.name, model.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hygraph refuses a create that leaves a required relation without a target (its create
+    /// input types the field `XCreateOneInlineInput!`; a generated schema may not, so the rule is
+    /// enforced here as well).
+    fn check_required_relations(&self, model: &Model, id: &str) -> Outcome<()> {
+        for f in &model.fields {
+            if !f.required || !f.is_writable() || !matches!(f.kind, FieldKind::Relation(_)) {
+                continue;
+            }
+            if self
+                .store
+                .list(&self.draft, &model.name, &f.name, id)
+                .is_empty()
+            {
+                return Err(failure(
+                    "BAD_USER_INPUT",
+                    format!(
+                        "value for required relation `{}` of {} is missing: connect (or create) its target in the same create",
                         f.name, model.name
                     ),
                 ));

@@ -173,7 +173,7 @@ fn field_condition(
 ) -> Result<bool, String> {
     let Some((field, op)) = split_key(model, key) else {
         return Err(format!(
-            "the filter `{key}` on {} is not supported by the emulator",
+            "the emulator does not implement the filter `{key}` on {}",
             model.name
         ));
     };
@@ -221,7 +221,7 @@ fn field_condition(
             .any(|e| list(&actual).iter().any(|a| equal(a, e))),
         _ => {
             return Err(format!(
-                "the filter `{key}` on {} is not supported by the emulator",
+                "the emulator does not implement the filter `{key}` on {}",
                 model.name
             ))
         }
@@ -277,7 +277,7 @@ fn relation_condition(
         "_none" => !results.iter().any(|r| *r),
         _ => {
             return Err(format!(
-                "the filter `{field}{op}` on {} is not supported by the emulator",
+                "the emulator does not implement the filter `{field}{op}` on {}",
                 model.name
             ))
         }

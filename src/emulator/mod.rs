@@ -1,7 +1,9 @@
 //! An in-memory Hygraph Content API emulator for tests, benchmarks and the demo.
 //!
-//! It serves, for a content model, the GraphQL schema Hygraph would generate ([`generate_sdl`])
-//! over real HTTP on 127.0.0.1, validates every operation against it, and executes it against an
+//! Started from a real Hygraph schema ([`EmulatorOptions::from_schema`]: SDL or introspection
+//! JSON) it serves that schema itself; started from a hand-written content model, the schema
+//! Hygraph would generate for it ([`generate_sdl`]). Either way it serves over real HTTP on
+//! 127.0.0.1, validates every operation against it, and executes it against an
 //! in-memory store with Hygraph's semantics: stages and publishing, localizations, relations seen
 //! from both sides with positions, unions, unique and required fields, assets, page-size caps,
 //! bearer-token auth, request-rate and concurrency limits, body-size limits, and seeded,
@@ -18,6 +20,7 @@ mod dump;
 mod executor;
 mod faults;
 mod filter;
+mod introspection_sdl;
 mod scalars;
 mod schema_gen;
 mod server;
@@ -26,6 +29,7 @@ mod store;
 mod views;
 
 pub use faults::{FaultKind, FaultSpec};
+pub use introspection_sdl::introspection_to_sdl;
 pub use schema_gen::{
     generate_schema, generate_sdl, generate_sdl_with, SchemaGenError, SdlOptions,
 };
@@ -67,7 +71,9 @@ pub struct EmulatorOptions {
     /// Where to listen; must be a loopback address. Default `127.0.0.1:0`.
     pub listen: SocketAddr,
     /// Serve this SDL instead of the one generated from the model (it must describe the same
-    /// content model, e.g. the real schema the model was derived from).
+    /// content model, e.g. the real schema the model was derived from). A root type without
+    /// fields (the empty `type Mutation` of a read-only export) is left out: nothing is served
+    /// for it. [`EmulatorOptions::from_schema`] sets both from a real schema.
     pub schema_sdl: Option<String>,
 }
 
@@ -88,6 +94,32 @@ impl EmulatorOptions {
             schema_sdl: None,
         }
     }
+
+    /// Options for an emulator of a real Hygraph schema: `text` is SDL, or the JSON answer of
+    /// the introspection query (with or without `{"data": ...}`), as exported from a project.
+    /// The emulator serves that schema itself (introspection JSON converted to SDL faithfully)
+    /// and implements Hygraph's semantics over the content model derived from it; whatever it
+    /// does not implement answers an error naming the field. `origin` names the file in errors.
+    pub fn from_schema(text: &str, origin: &str) -> Result<EmulatorOptions, EmulatorError> {
+        let invalid = |reason: String| EmulatorError::RealSchema {
+            origin: origin.to_owned(),
+            reason,
+        };
+        let (model, sdl) = if text.trim_start().starts_with('{') {
+            let json: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| invalid(format!("it starts like JSON but is not JSON ({e})")))?;
+            let sdl = introspection_to_sdl(&json).map_err(invalid)?;
+            let model = crate::model::from_introspection(&json, origin)
+                .map_err(|e| invalid(e.to_string()))?;
+            (model, sdl)
+        } else {
+            let model = crate::model::from_sdl(text, origin).map_err(|e| invalid(e.to_string()))?;
+            (model, text.to_owned())
+        };
+        let mut options = EmulatorOptions::new(model);
+        options.schema_sdl = Some(sdl);
+        Ok(options)
+    }
 }
 
 /// Default request body limit: Hygraph's smallest per-request mutation limit (30–80 KB by plan),
@@ -99,6 +131,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 30 * 1024;
 pub enum EmulatorError {
     #[error("the emulator's schema is invalid: {0}; check the content model (names must be GraphQL names)")]
     Schema(String),
+    #[error("the schema given to the emulator is not valid GraphQL: {0}; export it again from the project (SDL, or the JSON answer of the introspection query)")]
+    GivenSchema(String),
+    #[error("cannot serve the schema {origin}: {reason}; pass a Hygraph schema exported as SDL or as the JSON answer of the introspection query")]
+    RealSchema { origin: String, reason: String },
     #[error("the emulator may only listen on a loopback address, not {0}; use 127.0.0.1:<port>")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}; pick another port (or 0 for any)")]

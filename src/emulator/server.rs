@@ -70,11 +70,16 @@ pub(crate) async fn start(
         return Err(EmulatorError::Path(opts.path));
     }
     let sdl = match &opts.schema_sdl {
-        Some(sdl) => sdl.clone(),
+        Some(sdl) => without_empty_roots(sdl),
         None => super::generate_sdl(&opts.model),
     };
-    let schema = Schema::parse_and_validate(sdl.clone(), "schema.graphql")
-        .map_err(|e| EmulatorError::Schema(e.errors.to_string()))?;
+    let schema = Schema::parse_and_validate(sdl.clone(), "schema.graphql").map_err(|e| {
+        let errors = e.errors.to_string();
+        match opts.schema_sdl {
+            Some(_) => EmulatorError::GivenSchema(errors),
+            None => EmulatorError::Schema(errors),
+        }
+    })?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| EmulatorError::Bind {
@@ -146,6 +151,75 @@ pub(crate) async fn start(
             .await;
     });
     Ok((shared, addr, tx))
+}
+
+/// `sdl` without root operation types that have no fields (`type Mutation` exported with a
+/// read-only token): GraphQL forbids an empty type, and such a schema serves no mutations. Any
+/// other SDL is served as given, byte for byte.
+fn without_empty_roots(sdl: &str) -> String {
+    use apollo_compiler::ast::{Definition, Document};
+    let Ok(mut doc) = Document::parse(sdl, "schema.graphql") else {
+        // Syntax errors are reported by the validation that follows, on the text as given.
+        return sdl.to_owned();
+    };
+    let explicit: Vec<(OperationType, String)> = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::SchemaDefinition(s) => Some(s),
+            _ => None,
+        })
+        .flat_map(|s| s.root_operations.iter())
+        .map(|op| (op.0, op.1.to_string()))
+        .collect();
+    let root_name = |op: OperationType| {
+        explicit
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| op.default_type_name().to_string())
+    };
+    let candidates = [
+        root_name(OperationType::Mutation),
+        root_name(OperationType::Subscription),
+    ];
+    let extended: Vec<String> = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::ObjectTypeExtension(e) if !e.fields.is_empty() => Some(e.name.to_string()),
+            _ => None,
+        })
+        .collect();
+    let empty: Vec<String> = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::ObjectTypeDefinition(o)
+                if o.fields.is_empty()
+                    && candidates.iter().any(|c| o.name == c.as_str())
+                    && !extended.iter().any(|e| o.name == e.as_str()) =>
+            {
+                Some(o.name.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    if empty.is_empty() {
+        return sdl.to_owned();
+    }
+    doc.definitions.retain(|d| match d {
+        Definition::ObjectTypeDefinition(o) => !empty.iter().any(|e| o.name == e.as_str()),
+        _ => true,
+    });
+    for d in &mut doc.definitions {
+        if let Definition::SchemaDefinition(s) = d {
+            s.make_mut()
+                .root_operations
+                .retain(|op| !empty.iter().any(|e| op.1 == e.as_str()));
+        }
+    }
+    doc.to_string()
 }
 
 impl Shared {

@@ -75,6 +75,11 @@ impl<'c, 'a> EntryView<'c, 'a> {
     ) -> Result<ResolvedValue<'r>, FieldError> {
         let args = args_of(info);
         let locales = match args.get("locales").and_then(Value::as_array) {
+            // `forceParentLocale`: the parent's resolved locale is the only one in the subtree
+            // (targets without it are left out).
+            _ if args.get("forceParentLocale") == Some(&Value::Bool(true)) => {
+                vec![self.locale.clone()]
+            }
             Some(l) => l
                 .iter()
                 .filter_map(|v| v.as_str().map(String::from))
@@ -99,10 +104,20 @@ impl<'c, 'a> EntryView<'c, 'a> {
         }
         drop(store);
         if !field.list {
-            return Ok(match views.into_iter().next() {
-                Some(v) => ResolvedValue::object(v),
-                None => ResolvedValue::null(),
-            });
+            return match views.into_iter().next() {
+                Some(v) => Ok(ResolvedValue::object(v)),
+                // A required relation without its target in this stage (the target is not
+                // published, or was deleted): a field error at its path, and null propagates to
+                // the nearest nullable field, as Hygraph answers.
+                None if info.field_definition().ty.is_non_null() => Err(self.ctx.fail(
+                    "REQUIRED_RELATION_MISSING",
+                    format!(
+                        "the required relation `{}.{}` of {} `{}` has no target in stage {}: its target is missing there (not published in that stage, or deleted)",
+                        self.model.name, field.name, self.model.name, self.id, self.stage
+                    ),
+                )),
+                None => Ok(ResolvedValue::null()),
+            };
         }
         if let Some(filter) = args.get("where").and_then(Value::as_object) {
             let store = self.ctx.store.borrow();
@@ -273,7 +288,18 @@ impl ObjectValue for EntryView<'_, '_> {
                 })
             }
             "createdBy" | "updatedBy" | "publishedBy" => return Ok(ResolvedValue::null()),
-            "history" | "scheduledIn" => return Ok(ResolvedValue::list(Vec::new())),
+            // Nothing can be scheduled in the emulator (scheduling mutations are not
+            // implemented), so no entry is in a scheduled operation.
+            "scheduledIn" => return Ok(ResolvedValue::list(Vec::new())),
+            "history" => {
+                return Err(self.ctx.fail(
+                    "UNSUPPORTED",
+                    format!(
+                        "the emulator does not implement `{}.history` (version history)",
+                        self.model.name
+                    ),
+                ))
+            }
             "localizations" => return Ok(self.localizations(info)),
             "documentInStages" => return Ok(self.document_in_stages(info)),
             _ => {}

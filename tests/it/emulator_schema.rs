@@ -402,7 +402,7 @@ async fn cli_serves_the_fixture_schema_and_answers_introspection() {
         return;
     };
     let child = Command::new(common::stagesync_bin())
-        .args(["emulator", "--sdl"])
+        .args(["emulator", "--schema"])
         .arg(dir.join("hygraph/with-houdini.graphql"))
         .args(["--listen", "127.0.0.1:0", "--token", "secret-token"])
         .stdout(Stdio::piped())

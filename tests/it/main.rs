@@ -19,6 +19,7 @@ mod relations;
 mod resilience;
 mod richtext;
 mod schema_classes;
+mod served_schema;
 mod stages;
 mod store_damage;
 mod sync;

@@ -362,3 +362,419 @@ async fn a_model_too_large_for_one_query_is_read_in_parts_within_the_limit() {
     );
     assert!(pair.dest.stats().largest_query <= LIMIT);
 }
+
+/// A small blog as a hand-written model: `Post.author` is a required relation to `Author`, and
+/// the `Stage` enum lists `PUBLISHED` first, as older exports do.
+const BLOG_MODEL: &str = r#"
+locales = [{ code = "en", default = true }, "de"]
+stages = ["PUBLISHED", "DRAFT"]
+
+[asset]
+system = "legacy"
+
+[[models]]
+name = "Author"
+fields = [
+  { name = "name", type = "String", required = true, unique = true },
+  { name = "posts", type = "Post", list = true, reverse = "author" },
+]
+
+[[models]]
+name = "Post"
+fields = [
+  { name = "slug", type = "String", required = true, unique = true },
+  { name = "title", type = "String", localized = true },
+  { name = "author", type = "Author", required = true, reverse = "posts" },
+]
+"#;
+
+fn blog_model() -> stagesync::model::ContentModel {
+    stagesync::model::from_model_file(BLOG_MODEL, "blog.toml").expect("the blog model")
+}
+
+/// The blog's schema as real Hygraph serves it to a default token: queries default to
+/// `PUBLISHED`, and the create input requires the required relation
+/// (`author: AuthorCreateOneInlineInput!`).
+fn blog_real_sdl() -> String {
+    let sdl = stagesync::emulator::generate_sdl_with(
+        &blog_model(),
+        &stagesync::emulator::SdlOptions {
+            default_stage: "PUBLISHED".into(),
+        },
+    );
+    let start = sdl
+        .find("input PostCreateInput {")
+        .expect("PostCreateInput");
+    let end = start + sdl[start..].find("\n}\n").expect("its end");
+    let input = sdl[start..end].replace(
+        "  author: AuthorCreateOneInlineInput\n",
+        "  author: AuthorCreateOneInlineInput!\n",
+    );
+    assert_ne!(input, sdl[start..end], "the create input has `author`");
+    let sdl = format!("{}{input}{}", &sdl[..start], &sdl[end..]);
+    // Newer exports: `_in` lists take nullable items, stage filters and `forceParentLocale`
+    // exist.
+    let sdl = sdl
+        .replace("id_in: [ID!]", "id_in: [ID]")
+        .replace(
+            "  posts(after: String, before: String, first: Int, last: Int, locales: [Locale!],",
+            "  posts(after: String, before: String, first: Int, forceParentLocale: Boolean, last: Int, locales: [Locale!],",
+        )
+        .replace(
+        "input AuthorWhereInput {\n",
+        "input AuthorWhereInput {\n  documentInStages_some: AuthorWhereStageInput\n",
+    ) + "\ninput AuthorWhereStageInput {\n  stage: Stage\n}\n";
+    assert!(
+        sdl.contains("enum Stage {\n  PUBLISHED\n  DRAFT\n}"),
+        "{sdl}"
+    );
+    assert!(sdl.contains("stage: Stage! = PUBLISHED"));
+    sdl
+}
+
+/// One GraphQL request: the whole answer (`data` and `errors`), whatever the HTTP status.
+async fn ask(emulator: &stagesync::emulator::Emulator, query: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(emulator.url())
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+fn errors_of(answer: &serde_json::Value) -> String {
+    answer["errors"].to_string()
+}
+
+async fn real_blog(sdl: &str) -> stagesync::emulator::Emulator {
+    let options = stagesync::emulator::EmulatorOptions::from_schema(sdl, "blog.graphql")
+        .expect("the blog schema is served");
+    stagesync::emulator::Emulator::start(options)
+        .await
+        .expect("the emulator starts")
+}
+
+/// Started from a real schema whose `Stage` enum lists `PUBLISHED` first, the emulator serves
+/// that enum and those defaults as they are: creates land in `DRAFT`, a query without `stage`
+/// reads `PUBLISHED` (as real Hygraph does for a default token), and what is not implemented
+/// answers an error naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_schema_with_a_published_first_stage_enum_drafts_in_draft_and_reads_published() {
+    let emulator = real_blog(&blog_real_sdl()).await;
+    assert!(emulator
+        .sdl()
+        .contains("enum Stage {\n  PUBLISHED\n  DRAFT\n}"));
+    let created = ask(
+        &emulator,
+        r#"mutation { createAuthor(data: { name: "Ann" }) { id stage } }"#,
+    )
+    .await;
+    assert_eq!(
+        created["data"]["createAuthor"]["stage"], "DRAFT",
+        "{created}"
+    );
+    let id = created["data"]["createAuthor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let by_default = ask(&emulator, "{ authors { id } }").await;
+    assert_eq!(by_default["data"]["authors"], json!([]), "{by_default}");
+    let drafts = ask(&emulator, "{ authors(stage: DRAFT) { id } }").await;
+    assert_eq!(drafts["data"]["authors"], json!([{ "id": id }]), "{drafts}");
+    let published = ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ publishAuthor(where: {{ id: "{id}" }}, to: PUBLISHED) {{ id }} }}"#
+        ),
+    )
+    .await;
+    assert!(published["errors"].is_null(), "{published}");
+    let by_default = ask(&emulator, "{ authors { id stage } }").await;
+    assert_eq!(
+        by_default["data"]["authors"],
+        json!([{ "id": id, "stage": "PUBLISHED" }]),
+        "{by_default}"
+    );
+
+    // Served but not implemented: an error naming the field, never a silent answer.
+    let versions = ask(
+        &emulator,
+        r#"{ authorVersion(where: { id: "x", stage: DRAFT, revision: 1 }) { id } }"#,
+    )
+    .await;
+    assert!(
+        errors_of(&versions).contains("the emulator does not implement `authorVersion`"),
+        "{versions}"
+    );
+    let filter = ask(
+        &emulator,
+        "{ authors(stage: DRAFT, where: { documentInStages_some: { stage: PUBLISHED } }) { id } }",
+    )
+    .await;
+    assert!(
+        errors_of(&filter).contains("does not implement the filter `documentInStages_some`"),
+        "{filter}"
+    );
+    // `forceParentLocale`: the related posts in the parent's locale only.
+    let localized = ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ one: createPost(data: {{ slug: "one", title: "One", author: {{ connect: {{ id: "{id}" }} }}, localizations: {{ create: [{{ locale: de, data: {{ title: "Eins" }} }}] }} }}) {{ id }} two: createPost(data: {{ slug: "two", title: "Two", author: {{ connect: {{ id: "{id}" }} }} }}) {{ id }} }}"#
+        ),
+    )
+    .await;
+    assert!(localized["errors"].is_null(), "{localized}");
+    let posts = ask(
+        &emulator,
+        "{ authors(stage: DRAFT, locales: [de, en]) { all: posts(orderBy: slug_ASC) { slug locale } forced: posts(orderBy: slug_ASC, forceParentLocale: true) { slug title } } }",
+    )
+    .await;
+    assert_eq!(
+        posts["data"]["authors"][0],
+        json!({
+            "all": [{ "slug": "one", "locale": "de" }, { "slug": "two", "locale": "en" }],
+            "forced": [{ "slug": "one", "title": "Eins" }],
+        }),
+        "{posts}"
+    );
+    // `_in` takes nullable items, as in the real schema.
+    let in_filter = ask(
+        &emulator,
+        &format!(r#"{{ authors(stage: DRAFT, where: {{ id_in: [null, "{id}"] }}) {{ id }} }}"#),
+    )
+    .await;
+    assert_eq!(
+        in_filter["data"]["authors"],
+        json!([{ "id": id }]),
+        "{in_filter}"
+    );
+}
+
+/// A required relation is enforced on create: by the served real schema itself (its create
+/// input requires the field) and by the emulator's own rule on a generated schema (whose input
+/// does not); either way the error names the field, and a create that connects it succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_required_relation_is_enforced_on_create() {
+    let real = real_blog(&blog_real_sdl()).await;
+    let generated = stagesync::emulator::Emulator::start(
+        stagesync::emulator::EmulatorOptions::new(blog_model()),
+    )
+    .await
+    .unwrap();
+    assert!(!generated.sdl().contains("AuthorCreateOneInlineInput!"));
+    for emulator in [&real, &generated] {
+        let refused = ask(
+            emulator,
+            r#"mutation { createPost(data: { slug: "orphan", title: "Orphan" }) { id } }"#,
+        )
+        .await;
+        assert!(refused["data"]["createPost"].is_null(), "{refused}");
+        let errors = errors_of(&refused);
+        assert!(
+            errors.contains("author"),
+            "the error names the field: {errors}"
+        );
+        let count = ask(
+            emulator,
+            "{ postsConnection(stage: DRAFT) { aggregate { count } } }",
+        )
+        .await;
+        assert_eq!(
+            count["data"]["postsConnection"]["aggregate"]["count"], 0,
+            "{count}"
+        );
+
+        let author = ask(
+            emulator,
+            r#"mutation { createAuthor(data: { name: "Ann" }) { id } }"#,
+        )
+        .await;
+        let author = author["data"]["createAuthor"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let post = ask(
+            emulator,
+            &format!(
+                r#"mutation {{ createPost(data: {{ slug: "p", author: {{ connect: {{ id: "{author}" }} }} }}) {{ author {{ id }} }} }}"#
+            ),
+        )
+        .await;
+        assert_eq!(
+            post["data"]["createPost"]["author"]["id"],
+            author.as_str(),
+            "{post}"
+        );
+    }
+    let generated_error = ask(
+        &generated,
+        r#"mutation { createPost(data: { slug: "orphan" }) { id } }"#,
+    )
+    .await;
+    assert!(
+        errors_of(&generated_error).contains("required relation `author` of Post is missing"),
+        "{generated_error}"
+    );
+}
+
+/// A published entry whose required relation target is not published: reading it in
+/// `PUBLISHED` is an error at the relation's path naming the entry, and null propagates to the
+/// nearest nullable field, as a GraphQL server does — other fields of the same query are
+/// answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unpublished_required_target_is_an_error_at_its_path_and_null_propagates() {
+    let emulator = real_blog(&blog_real_sdl()).await;
+    let author = ask(
+        &emulator,
+        r#"mutation { createAuthor(data: { name: "Ann" }) { id } }"#,
+    )
+    .await;
+    let author = author["data"]["createAuthor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ createPost(data: {{ slug: "p", author: {{ connect: {{ id: "{author}" }} }} }}) {{ id }} }}"#
+        ),
+    )
+    .await;
+    let post = post["data"]["createPost"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ publishPost(where: {{ id: "{post}" }}, to: PUBLISHED) {{ id }} }}"#
+        ),
+    )
+    .await;
+    assert!(published["errors"].is_null(), "{published}");
+
+    let answer = ask(
+        &emulator,
+        &format!(
+            r#"{{ bad: post(where: {{ id: "{post}" }}, stage: PUBLISHED) {{ id author {{ id }} }} fine: post(where: {{ id: "{post}" }}, stage: PUBLISHED) {{ slug }} drafts: authors(stage: DRAFT) {{ id }} }}"#
+        ),
+    )
+    .await;
+    assert!(
+        answer["data"]["bad"].is_null(),
+        "null propagates to `bad`: {answer}"
+    );
+    assert_eq!(answer["data"]["fine"]["slug"], "p", "{answer}");
+    assert_eq!(
+        answer["data"]["drafts"],
+        json!([{ "id": author }]),
+        "{answer}"
+    );
+    let errors = answer["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert_eq!(errors[0]["path"], json!(["bad", "author"]), "{answer}");
+    let message = errors[0]["message"].as_str().unwrap();
+    for part in ["Post.author", post.as_str(), "PUBLISHED"] {
+        assert!(message.contains(part), "the error names {part}: {message}");
+    }
+
+    // In a connection every level down to the relation is non-null: null reaches the root field.
+    let page = ask(
+        &emulator,
+        "{ postsConnection(stage: PUBLISHED) { edges { node { id author { id } } } } }",
+    )
+    .await;
+    assert!(page["data"].is_null(), "{page}");
+    assert_eq!(
+        page["errors"][0]["path"],
+        json!(["postsConnection", "edges", 0, "node", "author"]),
+        "{page}"
+    );
+
+    // Once the target is published the entry reads whole.
+    ask(
+        &emulator,
+        &format!(
+            r#"mutation {{ publishAuthor(where: {{ id: "{author}" }}, to: PUBLISHED) {{ id }} }}"#
+        ),
+    )
+    .await;
+    let healed = ask(
+        &emulator,
+        &format!(r#"{{ post(where: {{ id: "{post}" }}) {{ author {{ id }} }} }}"#),
+    )
+    .await;
+    assert_eq!(
+        healed["data"]["post"]["author"]["id"],
+        author.as_str(),
+        "{healed}"
+    );
+}
+
+/// A schema exported with a read-only token, as SDL (an empty `type Mutation`) and as
+/// introspection JSON (a `Mutation` type without fields, inside `{"data": ...}`): served as a
+/// schema without mutations — reads answer, a mutation is refused as invalid against it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_export_is_served_without_mutations_as_sdl_and_as_introspection_json() {
+    let full = blog_real_sdl();
+    let start = full.find("type Mutation {").expect("a Mutation type");
+    let end = start + full[start..].find("\n}\n").expect("its end") + 3;
+    let read_only_sdl = format!("{}type Mutation\n{}", &full[..start], &full[end..]);
+
+    // The JSON export: the full schema's introspection with the mutation fields taken away.
+    let full_emulator = real_blog(&full).await;
+    let mut introspection = reqwest::Client::new()
+        .post(full_emulator.url())
+        .json(&json!({ "query": stagesync::model::introspection::INTROSPECTION_QUERY }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    for ty in introspection["data"]["__schema"]["types"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if ty["name"] == "Mutation" {
+            ty["fields"] = json!([]);
+        }
+    }
+    let read_only_json = introspection.to_string();
+
+    for (form, text) in [("SDL", read_only_sdl), ("JSON", read_only_json)] {
+        let options = stagesync::emulator::EmulatorOptions::from_schema(&text, form)
+            .unwrap_or_else(|e| panic!("{form}: {e}"));
+        assert!(
+            !options.model.mutations,
+            "{form}: the model knows it cannot be written"
+        );
+        let emulator = stagesync::emulator::Emulator::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("{form}: {e}"));
+        let roots = ask(&emulator, "{ __schema { mutationType { name } } }").await;
+        assert!(
+            roots["data"]["__schema"]["mutationType"].is_null(),
+            "{form}: {roots}"
+        );
+        let read = ask(&emulator, "{ authors(stage: DRAFT) { id } }").await;
+        assert_eq!(read["data"]["authors"], json!([]), "{form}: {read}");
+        let write = ask(
+            &emulator,
+            r#"mutation { createAuthor(data: { name: "Ann" }) { id } }"#,
+        )
+        .await;
+        assert!(
+            write["data"].is_null() && write["errors"].is_array(),
+            "{form}: {write}"
+        );
+        assert!(
+            !emulator.sdl().contains("createAuthor"),
+            "{form}: no mutation field is served"
+        );
+    }
+}
