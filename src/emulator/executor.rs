@@ -15,6 +15,11 @@
 //!   of two-way relations) with the draft ones. Edges from one-way relations of *other* entries
 //!   to this one are published with those other entries.
 //! - Upload completion of an asset does not change its `updatedAt`.
+//! - A create that leaves a required relation without a target fails naming the field (Hygraph's
+//!   create input requires it); reading a required relation whose target is missing in the stage
+//!   read is a field error at its path, and null propagates (see `views`).
+//! - Query arguments take the served schema's defaults (`stage` is `PUBLISHED` in real schemas);
+//!   writes always go to the draft stage, `DRAFT` whatever the `Stage` enum's order.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
