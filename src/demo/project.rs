@@ -687,3 +687,62 @@ pub async fn seed(
     }
     Ok(project)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(text: &str) -> ContentModel {
+        let text = format!("locales = [\"en\"]\n{text}");
+        crate::model::from_model_file(&text, "test.toml").expect("model")
+    }
+
+    fn order(content: &ContentModel) -> Result<Vec<String>, SeedError> {
+        let shapes: Vec<Shape<'_>> = content
+            .models
+            .iter()
+            .map(|m| Shape::new(content, m))
+            .collect();
+        creation_order(shapes.iter().collect(), Default::default())
+            .map(|o| o.iter().map(|s| s.model.name.clone()).collect())
+    }
+
+    #[test]
+    fn targets_of_required_relations_are_created_first() {
+        let content = model(
+            r#"
+[[models]]
+name = "Post"
+fields = [
+  { name = "slug", type = "String", required = true, unique = true },
+  { name = "author", type = "Author", required = true, reverse = "posts" },
+]
+
+[[models]]
+name = "Author"
+fields = [
+  { name = "name", type = "String", unique = true },
+  { name = "posts", type = "Post", list = true, reverse = "author" },
+]
+"#,
+        );
+        assert_eq!(order(&content).unwrap(), ["Author", "Post"]);
+    }
+
+    #[test]
+    fn a_cycle_of_required_relations_is_an_error_naming_its_fields() {
+        let content = model(
+            r#"
+[[models]]
+name = "Egg"
+fields = [{ name = "hen", type = "Hen", required = true }]
+
+[[models]]
+name = "Hen"
+fields = [{ name = "egg", type = "Egg", required = true }]
+"#,
+        );
+        let err = order(&content).unwrap_err().to_string();
+        assert!(err.contains("Egg.hen") && err.contains("Hen.egg"), "{err}");
+    }
+}

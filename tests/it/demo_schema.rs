@@ -105,6 +105,50 @@ async fn demo_on_every_schema_in_stagesync_schemas() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// The generator connects a required relation in the create (`Person.headshot:
+/// AssetCreateOneInlineInput!` in the real bond schema): every Person exists, in both stages
+/// where published, with its headshot, as read back from the source here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generator_connects_required_relations_in_the_create() {
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let path = dir.join("hygraph/bond-graphcms-starter.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut options = EmulatorOptions::from_schema(&text, "bond").unwrap();
+    options.token = Some(SOURCE_TOKEN.into());
+    let content = options.model.clone();
+    let pair = Pair::start_with(content.clone(), options.clone(), options, "", 500).await;
+    let files = FileServer::start().await.unwrap();
+    let mut spec = ProjectSpec::new(PER_MODEL * content.models.len());
+    spec.assets = 3;
+    spec.file_base = Some(files.url().to_owned());
+    let project = seed(&pair.source_client(), &content, &spec)
+        .await
+        .expect("seeding a schema with a required relation");
+    assert_eq!(project.ids["Person"].len(), PER_MODEL);
+    let draft = pair
+        .source_gql(
+            "query { people(stage: DRAFT, first: 100) { id headshot { id } } }",
+            json!({}),
+        )
+        .await;
+    let people = draft["people"].as_array().unwrap();
+    assert_eq!(people.len(), PER_MODEL, "{draft}");
+    assert!(
+        people.iter().all(|p| p["headshot"]["id"].is_string()),
+        "{draft}"
+    );
+    // A published Person's required target is published too: the PUBLISHED read succeeds.
+    let published = pair
+        .source_gql(
+            "query { people(stage: PUBLISHED, first: 100) { id headshot { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(published["people"].is_array(), "{published}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_with_a_bad_schema_file_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
