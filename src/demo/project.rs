@@ -3,6 +3,11 @@
 //! with real bytes, and a mix of draft-only, published, and published-with-a-newer-draft
 //! entries. Written through the Content API like an editor would, so it works against any
 //! endpoint. Used by the demo, the benchmark and the tests.
+//!
+//! Required relations are connected in the create: models are created in dependency order of
+//! their required relations (a cycle is an error naming its fields), and every entry of a
+//! required relation's target model is published, so a published entry never points at an
+//! unpublished required target. Relations inside components are left empty.
 
 use std::collections::BTreeMap;
 
