@@ -59,6 +59,8 @@ pub enum DemoSchemaError {
     },
     #[error(transparent)]
     Schema(#[from] crate::emulator::EmulatorError),
+    #[error("the schema {path} has no mutations (it was exported with a read-only token): the demo writes content into it; export the schema again with a token that may write")]
+    ReadOnly { path: String },
 }
 
 impl DemoSchema {
@@ -70,6 +72,9 @@ impl DemoSchema {
             source,
         })?;
         let options = EmulatorOptions::from_schema(&text, &origin)?;
+        if !options.model.mutations {
+            return Err(DemoSchemaError::ReadOnly { path: origin });
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -169,7 +169,17 @@ async fn demo_with_a_bad_schema_file_exits_2_naming_it() {
     let bad = dir.path().join("broken.graphql");
     std::fs::write(&bad, "type Query { products: [Product!]! ").unwrap();
     let missing = dir.path().join("missing.graphql");
-    for file in [&bad, &missing] {
+    // A read-only export: the real houdini schema with an empty `type Mutation`.
+    let read_only = dir.path().join("read-only.graphql");
+    let mut files = vec![&bad, &missing];
+    if let Some(sdl) = common::houdini_sdl() {
+        let start = sdl.find("type Mutation {").expect("type Mutation");
+        let end = start + sdl[start..].find("\n}\n").expect("end of Mutation") + 3;
+        let emptied = format!("{}type Mutation\n{}", &sdl[..start], &sdl[end..]);
+        std::fs::write(&read_only, emptied).unwrap();
+        files.push(&read_only);
+    }
+    for file in files {
         let out = std::process::Command::new(common::stagesync_bin())
             .args(["demo", "--entries", "10", "--schema"])
             .arg(file)
@@ -179,6 +189,9 @@ async fn demo_with_a_bad_schema_file_exits_2_naming_it() {
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(&file.display().to_string()), "{err}");
         assert!(!err.contains("panicked"), "{err}");
+        if file == &read_only {
+            assert!(err.contains("read-only token"), "{err}");
+        }
     }
 }
 
