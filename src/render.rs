@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::store::{ModelCounts, RunRecord};
+use crate::sync::Plan;
 
 /// The columns of a run report and of a plan, in this order and with these names in both: a
 /// plan's counts are what the run would report.
@@ -82,6 +83,45 @@ pub fn run_table(record: &RunRecord) -> String {
         record.destination.mutations, record.destination.bytes_sent, record.destination.retries,
         record.destination.rate_limited
     ));
+    out
+}
+
+/// A plan: one row per model in the columns of a run's report, then one line per entry and why
+/// (with `--explain`), then the fields not synced.
+pub fn plan_table(plan: &Plan) -> String {
+    let headers: Vec<&str> = std::iter::once("model").chain(COUNT_COLUMNS).collect();
+    let rows: Vec<Vec<String>> = plan
+        .models
+        .iter()
+        .map(|m| {
+            std::iter::once(m.model.clone())
+                .chain(
+                    [
+                        m.created,
+                        m.updated,
+                        m.unchanged,
+                        m.deleted,
+                        m.edges,
+                        m.publication,
+                    ]
+                    .iter()
+                    .map(u64::to_string),
+                )
+                .collect()
+        })
+        .collect();
+    let mut out = table(&headers, &rows);
+    for m in &plan.models {
+        for e in &m.entries {
+            out.push_str(&format!("  {} {}: {}\n", m.model, e.id, e.why.join(", ")));
+        }
+        for s in &m.skipped {
+            out.push_str(&format!(
+                "  skipped {}.{}: {}\n",
+                m.model, s.field, s.reason
+            ));
+        }
+    }
     out
 }
 
@@ -180,5 +220,37 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(7_620)), "2 h 07 min");
         assert_eq!(duration_ms(1_000, 1_087), "87 ms");
         assert_eq!(duration_ms(5, 1), "0 ms");
+    }
+
+    #[test]
+    fn a_plan_is_a_count_table_then_one_line_per_entry_and_skipped_field() {
+        use crate::sync::{Action, EntryPlan, ModelPlan, Plan, SkippedField};
+        let plan = Plan {
+            models: vec![ModelPlan {
+                model: "Talk".into(),
+                created: 1,
+                updated: 2,
+                unchanged: 30,
+                publication: 1,
+                published: 1,
+                entries: vec![EntryPlan {
+                    id: "t1".into(),
+                    action: Action::Write,
+                    why: vec!["title".into(), "stage PUBLISHED".into()],
+                }],
+                skipped: vec![SkippedField {
+                    field: "rating".into(),
+                    reason: "the destination has no such field".into(),
+                }],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(
+            plan_table(&plan),
+            "MODEL  CREATED  UPDATED  UNCHANGED  DELETED  EDGES  PUBLISHED\n\
+             Talk         1        2         30        0      0          1\n  \
+             Talk t1: title, stage PUBLISHED\n  \
+             skipped Talk.rating: the destination has no such field\n"
+        );
     }
 }

@@ -1,11 +1,13 @@
-//! A run record as JSON (`sync --json`, `plan --json`); its table form is `render::run_table`.
+//! A run record and a plan as JSON (`sync --json`, `plan --json`); their table forms are
+//! `render::run_table` and `render::plan_table`.
 
 use serde_json::{json, Value};
 
 use crate::render::rfc3339;
 use crate::store::RunRecord;
+use crate::sync::Plan;
 
-pub fn run_json(record: &RunRecord, plan: Option<&str>) -> Value {
+pub fn run_json(record: &RunRecord, plan: Option<&Plan>) -> Value {
     json!({
         "run": record.id,
         "mode": record.mode.as_str(),
@@ -23,7 +25,25 @@ pub fn run_json(record: &RunRecord, plan: Option<&str>) -> Value {
         })).collect::<Vec<_>>(),
         "source": endpoint(&record.source),
         "destination": endpoint(&record.destination),
-        "plan": plan,
+        "plan": plan.map(plan_json),
+    })
+}
+
+/// A plan as data: per model the counts a run would report, and with `--explain` each entry
+/// and why.
+pub fn plan_json(plan: &Plan) -> Value {
+    json!({
+        "models": plan.models.iter().map(|m| json!({
+            "model": m.model, "created": m.created, "updated": m.updated, "unchanged": m.unchanged,
+            "deleted": m.deleted, "edges": m.edges, "publication": m.publication,
+            "published": m.published, "unpublished": m.unpublished, "checked": m.checked,
+            "entries": m.entries.iter().map(|e| json!({
+                "id": e.id, "action": e.action.as_str(), "why": e.why,
+            })).collect::<Vec<_>>(),
+            "skipped": m.skipped.iter().map(|s| json!({
+                "field": s.field, "reason": s.reason,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -7,7 +7,7 @@ use crate::store::{RunMode, RunStatus, Store};
 use crate::sync::{self, RunOptions};
 
 use super::{report, Exit, Output};
-use crate::render::run_table;
+use crate::render::{plan_table, run_table};
 
 /// What one invocation asks for.
 struct Request<'a> {
@@ -81,11 +81,11 @@ fn execute(request: Request<'_>, output: Output) -> anyhow::Result<Exit> {
     });
     store.flush()?;
     let report = result?;
-    if let Some(plan) = &report.plan_text {
+    if let Some(plan) = &report.plan {
         if request.json {
             super::print_json(report::run_json(&report.record, Some(plan)))?;
         } else {
-            print!("{plan}");
+            print!("{}", plan_table(plan));
         }
         return Ok(Exit::Ok);
     }

@@ -51,10 +51,8 @@ pub fn run(args: TriggerArgs) -> anyhow::Result<Exit> {
     let summary = inspect::summary(&record, None);
     print!("{}", super::checkpoints::runs_table(&[summary]));
     Ok(match record.status {
-        RunStatus::Succeeded => {
-            store.set_last_success(chrono::Utc::now().timestamp_millis())?;
-            Exit::Ok
-        }
+        // `sync::run` recorded the run and its success.
+        RunStatus::Succeeded => Exit::Ok,
         RunStatus::CompletedWithFailures(_) => Exit::PartialFailure,
         _ => Exit::Failure,
     })

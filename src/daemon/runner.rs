@@ -27,6 +27,19 @@ pub struct RunFailure {
     pub message: String,
     /// Stopped on request, not failed: no retry.
     pub cancelled: bool,
+    /// Worth retrying on its own: not a config error or the deletion guard, which need a
+    /// person (a fixed config or schema, `--allow-mass-delete`) and fail the same way until then.
+    pub retry: bool,
+}
+
+impl RunFailure {
+    pub fn of(err: &SyncError) -> RunFailure {
+        RunFailure {
+            cancelled: matches!(err, SyncError::Cancelled),
+            retry: !(err.is_config() || matches!(err, SyncError::DeletionGuard { .. })),
+            message: format!("{err:#}"),
+        }
+    }
 }
 
 pub trait Runner: Send + Sync + 'static {
@@ -49,11 +62,34 @@ impl Runner for SyncRunner {
             opts.live = Some(request.live);
             match sync::run(&config, &store, opts).await {
                 Ok(report) => Ok(report.record),
-                Err(err) => Err(RunFailure {
-                    cancelled: matches!(err, SyncError::Cancelled),
-                    message: format!("{err:#}"),
-                }),
+                Err(err) => Err(RunFailure::of(&err)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_and_the_deletion_guard_are_not_retried() {
+        let guard = SyncError::DeletionGuard {
+            model: "Talk".into(),
+            count: 90,
+            tracked: 100,
+            limit: "10%".into(),
+        };
+        assert!(!RunFailure::of(&guard).retry);
+        assert!(!RunFailure::of(&SyncError::UnknownModels(vec!["Tlak".into()])).retry);
+        assert!(!RunFailure::of(&SyncError::ReadOnlyDestination).retry);
+        let read = SyncError::Read {
+            endpoint: "source".into(),
+            model: "Talk".into(),
+            message: "HTTP 503".into(),
+        };
+        assert!(RunFailure::of(&read).retry);
+        let stopped = RunFailure::of(&SyncError::Cancelled);
+        assert!(stopped.cancelled);
     }
 }

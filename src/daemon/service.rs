@@ -182,7 +182,7 @@ pub async fn serve(
                     &outcome,
                     Ok(RunRecord { status: RunStatus::CompletedWithFailures(_), .. })
                 );
-                if let Some(retry) = finish(&store, &state, &mut opts.retry, run, outcome) {
+                if let Some(retry) = finish(&state, &mut opts.retry, run, outcome) {
                     retry_at = Some(retry);
                 }
                 if let Some(mode) = set(&state, |s| s.queued.take()) {
@@ -207,7 +207,7 @@ pub async fn serve(
         match tokio::time::timeout(opts.stop_timeout, &mut run.handle).await {
             Ok(outcome) => {
                 let outcome = outcome.unwrap_or_else(|e| Err(panicked(e)));
-                finish(&store, &state, &mut opts.retry, run, outcome);
+                finish(&state, &mut opts.retry, run, outcome);
             }
             Err(_) => {
                 // Acknowledgements are written per batch in one transaction, so dropping the
@@ -325,7 +325,6 @@ fn start(
 
 /// Records the outcome of a run; a failure returns when and how to retry.
 fn finish(
-    store: &Store,
     state: &Mutex<DaemonState>,
     backoff: &mut Backoff,
     run: Running,
@@ -337,6 +336,7 @@ fn finish(
             RunStatus::Failed(why) => Err(RunFailure {
                 message: why.clone(),
                 cancelled: false,
+                retry: true,
             }),
             _ => Ok(record),
         },
@@ -354,11 +354,6 @@ fn finish(
                 c.read, c.created, c.updated, c.deleted,
                 c.failed, summary.requests
             );
-            if record.mode != RunMode::DryRun {
-                if let Err(e) = store.set_last_success(Utc::now().timestamp_millis()) {
-                    tracing::error!("cannot record the last success time: {e}");
-                }
-            }
             backoff.reset();
             notify::status(&format!("last: {result}"));
             set(state, |s| {
@@ -384,9 +379,17 @@ fn finish(
             None
         }
         Err(failure) => {
-            let delay = backoff.next_delay();
-            let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-            let next_text = next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            // A config error or the deletion guard fails the same way until a person acts: no
+            // retry; the next scheduled run (or a trigger) tries again.
+            let next = failure.retry.then(|| {
+                let delay = backoff.next_delay();
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                (delay, at)
+            });
+            let next_text = match next {
+                Some((_, at)) => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                None => "none: it needs a change, the next scheduled run tries again".into(),
+            };
             tracing::error!(
                 mode = run.mode.as_str(),
                 reason = run.reason,
@@ -396,15 +399,23 @@ fn finish(
                 "run failed: {failure}"
             );
             let result = format!("{} run failed: {failure}", run.mode.as_str());
-            notify::status(&format!("last: {result}; retry at {next_text}"));
+            let then = match next {
+                Some(_) => format!("retry at {next_text}"),
+                None => "not retried".into(),
+            };
+            notify::status(&format!("last: {result}; {then}"));
             set(state, |s| {
-                s.phase = Phase::Retrying;
+                s.phase = if next.is_some() {
+                    Phase::Retrying
+                } else {
+                    Phase::Idle
+                };
                 s.current = None;
                 s.last_result = Some(result);
-                s.consecutive_failures = backoff.failures();
-                s.next_retry = Some(next);
+                s.consecutive_failures += 1;
+                s.next_retry = next.map(|(_, at)| at);
             });
-            Some((tokio::time::Instant::now() + delay, run.mode))
+            next.map(|(delay, _)| (tokio::time::Instant::now() + delay, run.mode))
         }
     }
 }
@@ -413,6 +424,7 @@ fn panicked(e: tokio::task::JoinError) -> RunFailure {
     RunFailure {
         message: format!("the run ended abnormally ({e})"),
         cancelled: false,
+        retry: true,
     }
 }
 
@@ -459,6 +471,8 @@ mod tests {
         max_active: Arc<AtomicUsize>,
         modes: Arc<Mutex<Vec<RunMode>>>,
         cancelled: Arc<AtomicUsize>,
+        /// The failures are worth retrying (a network error), or not (a config error).
+        retry_failures: bool,
     }
 
     impl FakeRunner {
@@ -472,7 +486,13 @@ mod tests {
                 max_active: Arc::default(),
                 modes: Arc::default(),
                 cancelled: Arc::default(),
+                retry_failures: true,
             })
+        }
+        fn with_config_error(store: &Store, duration: Duration) -> Arc<FakeRunner> {
+            let mut runner = FakeRunner::new(store, duration, 1);
+            Arc::get_mut(&mut runner).unwrap().retry_failures = false;
+            runner
         }
         fn with_partial(store: &Store, duration: Duration, partial: usize) -> Arc<FakeRunner> {
             let runner = FakeRunner::new(store, duration, 0);
@@ -504,6 +524,7 @@ mod tests {
             let max_active = self.max_active.clone();
             let modes = self.modes.clone();
             let cancelled = self.cancelled.clone();
+            let retry = self.retry_failures;
             Box::pin(async move {
                 let now = active.fetch_add(1, Ordering::SeqCst) + 1;
                 max_active.fetch_max(now, Ordering::SeqCst);
@@ -525,12 +546,18 @@ mod tests {
                     return Err(RunFailure {
                         message: "stopped".into(),
                         cancelled: true,
+                        retry: true,
                     });
                 }
                 if fail {
                     return Err(RunFailure {
-                        message: "source unreachable".into(),
+                        message: if retry {
+                            "source unreachable".into()
+                        } else {
+                            "config names models the source does not have: Tlak".into()
+                        },
                         cancelled: false,
+                        retry,
                     });
                 }
                 let record = RunRecord {
@@ -552,7 +579,7 @@ mod tests {
                     source: Default::default(),
                     destination: Default::default(),
                 };
-                store.put_run(&record).unwrap();
+                crate::sync::record_run(&store, &record).unwrap();
                 Ok(record)
             })
         }
@@ -769,6 +796,37 @@ mod tests {
         let status: StatusView = request(&h, Request::Status).await;
         assert_eq!(status.consecutive_failures, 0);
         assert_eq!(status.last_runs.len(), 1);
+        h.stop.send(true).unwrap();
+        h.task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_config_error_is_not_retried_but_shown_in_status() {
+        let (h, runner) = start_service(
+            NEVER_SOON,
+            Duration::from_millis(50),
+            |s| FakeRunner::with_config_error(s, Duration::from_millis(10)),
+            None,
+        );
+        until("the catch-up run", || runner.modes().len() == 1).await;
+        // The outcome and the retry decision are recorded in one step.
+        let mut status: StatusView = request(&h, Request::Status).await;
+        for _ in 0..200 {
+            if status.last_result.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            status = request(&h, Request::Status).await;
+        }
+        assert!(
+            status.last_result.as_deref().unwrap().contains("Tlak"),
+            "{status:?}"
+        );
+        assert_eq!(status.daemon, Phase::Idle, "{status:?}");
+        assert!(status.next_retry.is_none(), "{status:?}");
+        assert_eq!(status.consecutive_failures, 1);
+        assert_eq!(runner.modes().len(), 1, "retried");
+        assert!(h.store.last_success().unwrap().is_none());
         h.stop.send(true).unwrap();
         h.task.await.unwrap().unwrap();
     }

@@ -179,7 +179,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
     let mut plan_opts = RunOptions::new(RunMode::DryRun);
     plan_opts.explain = true;
     let plan = sync::run(&config, &store, plan_opts).await?;
-    print!("{}", plan.plan_text.unwrap_or_default());
+    if let Some(plan) = &plan.plan {
+        print!("{}", crate::render::plan_table(plan));
+    }
     say("   The incremental sync writes only those changes:");
     let second = sync_once(&config, &store, RunMode::Incremental, opts.progress).await?;
     print!("{}", crate::render::run_table(&second));

@@ -31,7 +31,9 @@ impl fmt::Display for FaultKind {
     }
 }
 
-/// `rate=0.2,seed=7,kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50`.
+/// `rate=0.2,seed=7,kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50`; optionally
+/// `only=<text>` (only requests whose body holds the text, e.g. `only=createNote`) and
+/// `max=<n>` (at most n faults in all): a test can lose exactly the answer it means to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
     /// Share of requests that get a fault, 0.0–1.0.
@@ -39,6 +41,10 @@ pub struct FaultSpec {
     pub seed: u64,
     pub kinds: Vec<FaultKind>,
     pub delay_ms: u64,
+    /// Only requests whose body contains this text can meet a fault.
+    pub only: Option<String>,
+    /// At most this many faults in all.
+    pub max: Option<u64>,
 }
 
 impl FaultSpec {
@@ -56,6 +62,8 @@ impl FaultSpec {
                 FaultKind::Status(503),
             ],
             delay_ms: 50,
+            only: None,
+            max: None,
         };
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
@@ -95,6 +103,14 @@ impl FaultSpec {
                         })
                         .collect::<Result<_, _>>()?
                 }
+                "only" => out.only = Some(value.to_owned()),
+                "max" => {
+                    out.max = Some(
+                        value
+                            .parse()
+                            .map_err(|_| err(format!("max `{value}` is not an integer")))?,
+                    )
+                }
                 other => return Err(err(format!("unknown key `{other}`"))),
             }
         }
@@ -102,6 +118,17 @@ impl FaultSpec {
             return Err(err("no fault kinds".into()));
         }
         Ok(out)
+    }
+
+    /// Whether a request with this body can meet a fault, `injected` faults in.
+    pub fn applies_to(&self, body: &[u8], injected: u64) -> bool {
+        let text_ok = match &self.only {
+            None => true,
+            Some(text) => body
+                .windows(text.len().max(1))
+                .any(|w| w == text.as_bytes()),
+        };
+        text_ok && self.max.is_none_or(|max| injected < max)
     }
 
     /// The fault (if any) for the `seen`-th occurrence (0-based) of a body with hash `body`.
@@ -135,6 +162,18 @@ mod tests {
         assert_eq!(spec.delay_ms, 50);
         assert!(FaultSpec::parse("rate=2").is_err());
         assert!(FaultSpec::parse("kinds=404").is_err());
+        let only = FaultSpec::parse("rate=1,kinds=drop-after,only=createNote,max=1").unwrap();
+        assert_eq!(only.only.as_deref(), Some("createNote"));
+        assert_eq!(only.max, Some(1));
+        assert!(FaultSpec::parse("max=x").is_err());
+    }
+
+    #[test]
+    fn only_and_max_narrow_the_faults() {
+        let spec = FaultSpec::parse("rate=1,kinds=drop-after,only=createNote,max=1").unwrap();
+        assert!(!spec.applies_to(b"{\"query\":\"{ notes { id } }\"}", 0));
+        assert!(spec.applies_to(b"mutation { createNote(data: {}) { id } }", 0));
+        assert!(!spec.applies_to(b"mutation { createNote(data: {}) { id } }", 1));
     }
 
     #[test]

@@ -458,7 +458,12 @@ async fn guarded(
     }
     // Faults.
     let mut fault = None;
-    if let Some(spec) = &shared.faults {
+    let injected = || lock(&shared.stats).faults.values().sum::<u64>();
+    if let Some(spec) = shared
+        .faults
+        .as_ref()
+        .filter(|spec| spec.applies_to(&bytes, injected()))
+    {
         let hash = blake3::hash(&bytes);
         let seen = {
             let mut seen = lock(&shared.seen);

@@ -7,6 +7,7 @@
 //! | `snapshots` | `<Model>\0<source id>` | canonical JSON bytes of the last read |
 //! | `runs` | run id, big-endian u64 | [`RunRecord`] |
 //! | `checkpoints` | `current` | [`Checkpoint`] of the unfinished run |
+//! | `pending` | `<Model>\0<source id>` | [`PendingCreate`]: a create sent, its answer not yet committed |
 //!
 //! It does not decide anything about syncing; `sync` does. sled allows one process per store:
 //! opening a store another process holds fails with [`StoreError::Locked`].
@@ -92,6 +93,7 @@ pub struct Store {
     snapshots: sled::Tree,
     runs: sled::Tree,
     checkpoints: sled::Tree,
+    pending: sled::Tree,
     /// One flush (and marker write) at a time.
     flushing: Arc<Mutex<()>>,
 }
@@ -141,6 +143,7 @@ impl Store {
             snapshots: open("snapshots")?,
             runs: open("runs")?,
             checkpoints: open("checkpoints")?,
+            pending: open("pending")?,
             db,
             path,
             flushing: Arc::new(Mutex::new(())),
@@ -441,13 +444,55 @@ impl Store {
         Ok(())
     }
 
+    /// Records creates about to be sent (see `sync::journal`), durably: flushed before it
+    /// returns, so that a kill right after sending still finds them.
+    pub fn put_pending(&self, items: &[(&str, &str, &PendingCreate)]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (model, id, pending) in items {
+            batch.insert(node_key(model, id), codec::encode(*pending));
+        }
+        self.call(|| self.pending.apply_batch(batch))?;
+        self.flush()
+    }
+
+    /// Every pending create: model, source id, record. The creates of one chunk of one run at
+    /// most (a few thousand), so read whole.
+    pub fn pending(&self) -> Result<Vec<(String, String, PendingCreate)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.guarded_iter(self.pending.iter(), false) {
+            let (k, v) = item?;
+            let mut parts = k.splitn(2, |b| *b == 0);
+            let model = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let id = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let record = codec::decode(&v)
+                .map_err(|e| self.damaged(&format!("pending create {model} {id}"), e))?;
+            out.push((model, id, record));
+        }
+        Ok(out)
+    }
+
+    /// Removes pending creates: resolved, or replaced by their acknowledgement.
+    pub fn clear_pending(&self, items: &[(&str, &str)]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (model, id) in items {
+            batch.remove(node_key(model, id));
+        }
+        self.call(|| self.pending.apply_batch(batch))
+    }
+
     /// Forgets everything (or one model's entries and fingerprint). Runs are kept as history
     /// only when a single model is reset. The flush generation is kept (see `marker`).
     pub fn reset(&self, model: Option<&str>) -> Result<(), StoreError> {
         match model {
             Some(model) => {
                 let prefix = model_prefix(model);
-                for tree in [&self.nodes, &self.snapshots] {
+                for tree in [&self.nodes, &self.snapshots, &self.pending] {
                     let mut batch = sled::Batch::default();
                     for item in self.guarded_iter(tree.scan_prefix(&prefix), false) {
                         batch.remove(item?.0);
@@ -463,6 +508,7 @@ impl Store {
                     &self.snapshots,
                     &self.runs,
                     &self.checkpoints,
+                    &self.pending,
                     &self.meta,
                 ] {
                     self.call(|| tree.clear())?;
@@ -484,6 +530,7 @@ impl Store {
         }
         self.runs(usize::MAX)?;
         self.checkpoint()?;
+        self.pending()?;
         Ok(())
     }
 

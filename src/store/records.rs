@@ -186,3 +186,25 @@ pub struct Checkpoint {
     pub batches_acked: u64,
     pub writes_pending: u64,
 }
+
+/// A write that creates an entry and cannot be repeated safely, recorded before it is sent and
+/// removed once its acknowledgement is committed: `pending` tree, key `<Model>\0<source id>`
+/// (see `sync::journal`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    /// Unix milliseconds (this machine's clock) just before the write was sent.
+    pub at: i64,
+    pub write: PendingWrite,
+}
+
+/// What a pending create sent: enough to recognise the entry it created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PendingWrite {
+    /// `create<Model>` of a model without a unique field: the content hash of what was sent,
+    /// without the fields the edges phase writes (`skip`).
+    Create { content: Hash, skip: Vec<String> },
+    /// `upsert<Model>` by a unique field: the key field and its value (JSON text).
+    Upsert { key: String, value: String },
+    /// An asset upload (a legacy form post or `createAsset(uploadUrl)`): the file url sent.
+    Asset { url: String },
+}

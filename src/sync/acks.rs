@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 use super::canonical::{publication_hashes, Version};
 use crate::store::{Acked, Hash, StageAck};
 
+/// The edges acknowledged for a draft the destination holds with relations that match no
+/// version of the source (found by a repair). Never equal to a real hash, so they are rewritten;
+/// and, unlike no acknowledgement at all (an entry just created, holding nothing), never taken
+/// as empty: an empty list in the source is written as an explicit clear.
+pub(super) const UNKNOWN_EDGES: Hash = [0xFF; 32];
+
 /// Content and edges hashes: what tells two versions apart.
 pub(super) type VersionKey = (Hash, Hash);
 

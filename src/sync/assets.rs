@@ -11,12 +11,13 @@ use super::canonical::Version;
 use super::SyncError;
 use crate::hygraph::{Client, Idempotency};
 use crate::model::AssetSystem;
-use crate::store::NodeRecord;
+use crate::store::{NodeRecord, Store};
 
 /// Makes the destination hold the version's file. Returns the destination asset id, or the
 /// reason this asset failed.
 pub async fn sync_file(
     dest: &Client,
+    store: &Store,
     system: AssetSystem,
     model: &str,
     source_id: &str,
@@ -29,11 +30,13 @@ pub async fn sync_file(
     let unchanged = record.acked.file.as_deref() == Some(url);
     match (&record.dest_id, unchanged) {
         (Some(dest_id), true) => Ok(Ok(dest_id.clone())),
-        (None, _) => upload_new(dest, system, model, source_id, url).await,
+        (None, _) => upload_new(dest, Some(store), system, model, source_id, url).await,
         (Some(dest_id), false) => match system {
             AssetSystem::Legacy => {
                 // Upload the new file as a new asset, move its handle onto ours, drop the carrier.
-                let carrier = match upload_new(dest, system, model, source_id, url).await? {
+                // Not journaled: the entry already has its asset (a carrier left by a kill is
+                // not adopted; see the README's decisions).
+                let carrier = match upload_new(dest, None, system, model, source_id, url).await? {
                     Ok(id) => id,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -76,13 +79,19 @@ pub async fn sync_file(
     }
 }
 
+/// Uploads `url` as a new asset; `journal`: record the upload as a pending create first (see
+/// `journal`), so that a lost answer is adopted instead of uploaded twice.
 async fn upload_new(
     dest: &Client,
+    journal: Option<&Store>,
     system: AssetSystem,
     model: &str,
     source_id: &str,
     url: &str,
 ) -> Result<Result<String, String>, SyncError> {
+    if let Some(store) = journal {
+        super::journal::record_upload(store, model, source_id, url)?;
+    }
     match system {
         AssetSystem::Legacy => {
             let answer = dest
@@ -165,7 +174,7 @@ async fn graphql(
 }
 
 /// [`graphql`] for a write that must not be sent twice: a `createAsset` retried after a lost
-/// answer would leave two assets (a lost one is adopted by its bytes on the next run instead).
+/// answer would leave two assets (the upload is journaled, see `journal`: the next run adopts it).
 async fn send(
     dest: &Client,
     query: &str,

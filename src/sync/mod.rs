@@ -7,18 +7,24 @@
 use std::sync::Arc;
 
 mod acks;
+mod apply;
 mod assets;
 pub mod canonical;
 mod compat;
+mod engine;
+mod journal;
+mod plan;
 pub mod progress;
 pub mod read;
 mod repair;
 mod run;
+mod scan;
 pub mod shape;
 mod verify;
 pub mod write;
 
-pub use run::now_ms;
+pub use plan::{Action, EntryPlan, ModelPlan, Plan, SkippedField};
+pub use run::{now_ms, record_run, succeeded};
 pub use verify::{verify, Difference, VerifyReport};
 
 use std::collections::HashSet;
@@ -67,8 +73,8 @@ impl RunOptions {
 pub struct RunReport {
     /// The record also stored in the `runs` tree.
     pub record: RunRecord,
-    /// The plan, for dry runs: human-readable lines per model.
-    pub plan_text: Option<String>,
+    /// The plan, for dry runs (rendered by `commands`).
+    pub plan: Option<Plan>,
 }
 
 #[derive(Debug, thiserror::Error)]

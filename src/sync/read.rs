@@ -200,6 +200,18 @@ fn by_ids_query(shape: &Shape<'_>, stages: &[String], fields: &str) -> String {
     )
 }
 
+/// What a version's relation edges are read from: `id` and the relation fields written from
+/// this side (a small query whatever the model's width).
+pub fn edges_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
+    let mut parts = vec!["id".to_string()];
+    parts.extend(shape.owned.iter().map(|f| selection(f, content)));
+    if !shape.localized.is_empty() {
+        // The locales a version is in are part of its canonical form.
+        parts.push("localizations(includeCurrent: true, locales: $locales) { locale }".into());
+    }
+    parts.join(" ")
+}
+
 pub fn version_selection(shape: &Shape<'_>, content: &ContentModel) -> String {
     version_parts(shape, content).join(" ")
 }

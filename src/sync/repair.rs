@@ -5,7 +5,7 @@
 //! then runs as an incremental sync, which writes exactly what differs. Not the place for the
 //! writes themselves: those are the run's phases.
 
-use super::acks::refresh_publication;
+use super::acks::{refresh_publication, UNKNOWN_EDGES};
 use super::assets::Orphans;
 use super::verify::{compare_sides, read_all, Matched};
 use super::{Prepared, SyncError};
@@ -20,6 +20,8 @@ pub(super) async fn reconcile(
     source: &Client,
     dest: &Client,
 ) -> Result<usize, SyncError> {
+    // Creates whose answers were lost are adopted first, by what they sent (see `journal`).
+    super::journal::resolve(dest, prepared, store).await?;
     adopt_assets(prepared, store, source, dest).await?;
     let comparison = compare_sides(prepared, source, dest, Some(store)).await?;
     for (m, shape) in prepared.shapes.iter().enumerate() {
@@ -108,7 +110,8 @@ fn acknowledged(old: Option<NodeRecord>, matched: &Matched, configured: &[String
     };
     let mut acked = Acked {
         content: matched.draft_content,
-        edges: matched.draft_edges,
+        // Relations that match no source version are there all the same: cleared if need be.
+        edges: Some(matched.draft_edges.unwrap_or(UNKNOWN_EDGES)),
         locales: matched.dest_locales.clone(),
         stages: Some(Vec::new()),
         file,

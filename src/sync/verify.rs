@@ -2,10 +2,11 @@
 //! entries, field values per stage and locale, relation targets, publication — without writing.
 //!
 //! Entries are matched by identity key (a unique field), or through the store's destination ids
-//! for models matched by `id`. Relations are compared in order on the side that writes them;
+//! for models matched by `id` (and for an entry whose key the source renamed since it was
+//! written, when no other source entry holds that key). Relations are compared in order on the side that writes them;
 //! the other side of a two-way relation shows the same edges and is not read.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -142,6 +143,12 @@ pub(crate) async fn compare_sides(
                 by_key.insert(k, e.id.clone());
             }
         }
+        let stored = |e: &Entry| {
+            store
+                .and_then(|s| s.node(name, &e.id).ok().flatten())
+                .and_then(|r| r.dest_id)
+                .filter(|d| dst_entries[m].contains_key(d) || dst_unread[m].contains_key(d))
+        };
         let mut list = Vec::new();
         for e in src_entries[m].values() {
             let key_value = (key != "id" && !shape.is_asset())
@@ -152,16 +159,23 @@ pub(crate) async fn compare_sides(
             } else {
                 // `id`-matched models, assets, and entries whose identity key is null: the
                 // destination id the store recorded, else the same id.
-                store
-                    .and_then(|s| s.node(name, &e.id).ok().flatten())
-                    .and_then(|r| r.dest_id)
-                    .filter(|d| dst_entries[m].contains_key(d) || dst_unread[m].contains_key(d))
-                    .or_else(|| dst_entries[m].contains_key(&e.id).then(|| e.id.clone()))
+                stored(e).or_else(|| dst_entries[m].contains_key(&e.id).then(|| e.id.clone()))
             };
-            if let Some(d) = &mapped {
-                dest_to_source.insert((name.clone(), d.clone()), e.id.clone());
-            }
             list.push((e.id.clone(), mapped));
+        }
+        // An entry whose key the source renamed since it was written (or since a lost upsert
+        // answer, see `journal`) is the one the store maps it to, unless another source entry
+        // holds that key now: matching by key alone would upsert a second entry.
+        if key != "id" && !shape.is_asset() {
+            let claimed: HashSet<String> = list.iter().filter_map(|(_, d)| d.clone()).collect();
+            for (id, mapped) in list.iter_mut().filter(|(_, d)| d.is_none()) {
+                *mapped = stored(&src_entries[m][id.as_str()]).filter(|d| !claimed.contains(d));
+            }
+        }
+        for (id, mapped) in &list {
+            if let Some(d) = mapped {
+                dest_to_source.insert((name.clone(), d.clone()), id.clone());
+            }
         }
         pairs.push(list);
     }

@@ -543,3 +543,121 @@ async fn progress_bars_on_a_terminal_only_or_when_forced() {
     assert!(bar(&text(&out.stderr)), "{}", text(&out.stderr));
     assert!(!bar(&text(&out.stdout)), "a bar on stdout");
 }
+
+/// `plan --json` carries the plan as data: per model the counts the run will report and, with
+/// `--explain`, each entry and why. Known edits on a small project, then the numbers they must
+/// produce — and the run that follows reports the same creates, updates and deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_json_carries_the_plan_as_data_with_the_numbers_of_known_edits() {
+    let pair = Pair::start(conference()).await;
+    let created = pair
+        .source_gql(
+            "mutation { s1: createSpeaker(data: {slug: \"s1\", name: \"Ada\"}) { id } s2: createSpeaker(data: {slug: \"s2\", name: \"Grace\"}) { id } t1: createTalk(data: {slug: \"t1\", title: \"One\"}) { id } t2: createTalk(data: {slug: \"t2\", title: \"Two\"}) { id } t3: createTalk(data: {slug: \"t3\", title: \"Three\"}) { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let id = |alias: &str| created[alias]["id"].as_str().unwrap().to_owned();
+    let (s2, t1, t2, t3) = (id("s2"), id("t1"), id("t2"), id("t3"));
+    pair.source_gql(
+        &format!("mutation {{ publishTalk(where: {{ id: \"{t3}\" }}, to: [PUBLISHED], locales: [en]) {{ id }} }}"),
+        serde_json::json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+
+    // Talk: t1's title (an update), t2's one-way relatedTalks (edges), t3 unpublished.
+    // Speaker: s2 deleted, s3 new, s1 untouched.
+    pair.source_gql(
+        &format!("mutation {{ a: updateTalk(where: {{ id: \"{t1}\" }}, data: {{ title: \"One, revised\" }}) {{ id }} b: updateTalk(where: {{ id: \"{t2}\" }}, data: {{ relatedTalks: {{ set: [{{ id: \"{t1}\" }}] }} }}) {{ id }} c: unpublishTalk(where: {{ id: \"{t3}\" }}, from: [PUBLISHED]) {{ id }} d: deleteSpeaker(where: {{ id: \"{s2}\" }}) {{ id }} e: createSpeaker(data: {{slug: \"s3\", name: \"Edsger\"}}) {{ id }} }}"),
+        serde_json::json!({}),
+    )
+    .await;
+    let v = versioned_json(
+        &stagesync(&pair.config, &["plan", "--json", "--explain"]).await,
+        "plan --json --explain",
+    );
+    let model = |name: &str| -> Value {
+        v["plan"]["models"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no plan.models in {v}"))
+            .iter()
+            .find(|m| m["model"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {v}"))
+            .clone()
+    };
+    let counts = |m: &Value| -> Vec<u64> {
+        [
+            "created",
+            "updated",
+            "unchanged",
+            "deleted",
+            "edges",
+            "publication",
+            "published",
+            "unpublished",
+        ]
+        .iter()
+        .map(|c| m[c].as_u64().unwrap_or_else(|| panic!("no {c} in {m}")))
+        .collect()
+    };
+    let talk = model("Talk");
+    assert_eq!(counts(&talk), [0, 1, 0, 0, 1, 1, 0, 1], "{talk}");
+    let speaker = model("Speaker");
+    // A new entry's relations are planned too (none here: acknowledged without a write).
+    assert_eq!(counts(&speaker), [1, 0, 1, 1, 1, 0, 0, 0], "{speaker}");
+    let why = |m: &Value, id: &str| -> (String, Vec<String>) {
+        let e = m["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or_else(|| panic!("no entry {id} in {m}"));
+        (
+            e["action"].as_str().unwrap().to_owned(),
+            serde_json::from_value(e["why"].clone()).unwrap(),
+        )
+    };
+    // The title is localized: named with its locale where the default locale's values live.
+    let (action, changed) = why(&talk, &t1);
+    assert!(
+        action == "write" && changed.len() == 1 && changed[0].starts_with("title"),
+        "{talk}"
+    );
+    assert_eq!(why(&talk, &t2).1, ["relatedTalks (relation)"]);
+    assert_eq!(
+        why(&speaker, &s2),
+        ("delete".into(), vec!["deleted in the source".to_string()])
+    );
+    assert_eq!(talk["entries"].as_array().unwrap().len(), 3, "{talk}");
+
+    // The table says the same; the run reports what the plan said it would write.
+    let table = quiet_stdout(&stagesync(&pair.config, &["plan"]).await, "plan");
+    assert_eq!(cell(&table, "Talk", "UPDATED"), 1, "{table}");
+    assert_eq!(cell(&table, "Speaker", "DELETED"), 1, "{table}");
+    let report = versioned_json(
+        &stagesync(&pair.config, &["sync", "--json"]).await,
+        "sync --json",
+    );
+    assert!(report["plan"].is_null(), "{report}");
+    let ran = |name: &str, c: &str| {
+        report["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["model"] == name)
+            .unwrap()[c]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        [
+            ran("Talk", "updated"),
+            ran("Talk", "unpublished"),
+            ran("Speaker", "created"),
+            ran("Speaker", "deleted")
+        ],
+        [1, 1, 1, 1],
+        "{report}"
+    );
+    pair.verify_passes().await;
+}

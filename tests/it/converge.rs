@@ -477,6 +477,31 @@ async fn repair_fixes_exactly_what_differs_in_the_destination() {
     assert_eq!(pair.dest_mutation_count(), 0);
 }
 
+/// A draft-only entry without relations in the source, whose destination draft holds some (an
+/// edit there, or a killed run: kill torture `STAGESYNC_SEED=1795921567961834214
+/// STAGESYNC_KILLS=50`): the repair clears them. It used to acknowledge "no relations known"
+/// for it, which the edges phase reads as a new entry holding nothing, and skipped the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_clears_relations_a_draft_only_entry_holds_only_in_the_destination() {
+    let (pair, _files) = synced_pair(40).await;
+    // Both new, draft-only, unrelated in the source: nothing else claims the event back.
+    pair.source_gql(
+        r#"mutation { createConference(data: { slug: "empty", name: "Empty", year: 2031 }) { id } createEvent(data: { slug: "loose", title: "Loose" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    pair.ok(&["sync"]).await;
+    pair.dest_gql(
+        r#"mutation { updateConference(where: { slug: "empty" }, data: { events: { connect: [{ where: { slug: "loose" } }] } }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(pair.run(&["verify"]).await.status.code(), Some(4));
+    pair.ok(&["sync", "--repair"]).await;
+    pair.verify_passes().await;
+    super::harness::assert_same_content(&pair);
+}
+
 /// After a lost state directory, a repair adopts every entry by identity key: it creates
 /// nothing, and writes only what differs (here: one field changed in the destination).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

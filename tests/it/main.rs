@@ -14,6 +14,7 @@ mod emulator_schema;
 mod fastpath;
 mod fields;
 mod harness;
+mod journal;
 mod kill;
 mod model;
 mod relations;

@@ -533,3 +533,53 @@ async fn a_run_gives_up_on_an_endpoint_that_never_answers_naming_it() {
         "the error names the endpoint and its URL: {err}"
     );
 }
+
+/// A first run with a failed entry still records the models' schema fingerprints: the next run
+/// retries that entry only, instead of a full pass over every model (which rewrote every entry
+/// on every run for as long as one entry kept failing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_a_failed_entry_retries_only_that_entry_next_time() {
+    let content = conference();
+    let mut source = super::harness::options(&content, super::harness::SOURCE_TOKEN);
+    source.max_body_bytes = None;
+    let dest = super::harness::options(&content, super::harness::DEST_TOKEN);
+    let pair = Pair::start_with(content, source, dest, "", 500).await;
+    seed(&pair.source_client(), &pair.content, &ProjectSpec::new(40))
+        .await
+        .unwrap();
+    // One speaker too large for any write to the destination (batch.max_bytes: 24 KB).
+    pair.source_gql(
+        "mutation($bio: String) { createSpeaker(data: { slug: \"huge\", name: \"Huge\", bio: $bio }) { id } }",
+        json!({ "bio": "x".repeat(40_000) }),
+    )
+    .await;
+    let first = pair.run(&["sync"]).await;
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let total_first = pair.dest_mutation_count();
+    assert!(
+        total_first > 40,
+        "the first run wrote the rest: {total_first}"
+    );
+
+    pair.dest.reset_stats();
+    let second = pair.run(&["sync", "--json"]).await;
+    assert_eq!(
+        second.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let report: Value = serde_json::from_slice(&second.stdout).unwrap();
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert!(
+        super::harness::writes(&pair).is_empty(),
+        "{:?}",
+        super::harness::writes(&pair)
+    );
+}
