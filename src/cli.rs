@@ -272,9 +272,18 @@ pub struct ResetArgs {
 #[cfg(feature = "emulator")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Entries to seed the source with.
+    /// Entries to seed the source with (spread over the models; at least one per model).
     #[arg(long, default_value_t = 2000)]
     pub entries: usize,
+    /// Run the demo on this Hygraph schema instead of the built-in conference model: a schema
+    /// exported from a project, as SDL or as the JSON answer of the introspection query (with or
+    /// without `{"data": ...}`). Both emulators serve it; the source is filled with generated
+    /// content for every model.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Seed of the generated content (the same seed gives the same project).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
     /// Keep the emulators running at the end (until Ctrl-C) and print how to reach them.
     #[arg(long)]
     pub keep: bool,

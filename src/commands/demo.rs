@@ -1,15 +1,28 @@
-//! `stagesync demo`: the main job on an embedded default (see `demo::tour`). With `--keep`, the
+//! `stagesync demo`: the main job on an embedded default, or on a given real schema with
+//! `--schema` (see `demo::tour`). With `--keep`, the
 //! emulators serve until Ctrl-C, and the hint printed names files that exist until then.
 
 use crate::cli::DemoArgs;
-use crate::demo::tour::{self, DemoOptions};
+use crate::demo::tour::{self, DemoOptions, DemoSchema};
 
-use super::{Exit, Output};
+use super::{Exit, Output, UsageError};
 
 pub fn run(args: DemoArgs, output: Output) -> anyhow::Result<Exit> {
+    // A schema that cannot be served is the user's to fix: exit 2, naming the file.
+    let schema = match &args.schema {
+        Some(path) => {
+            Some(DemoSchema::load(path).map_err(|e| UsageError(format!("demo --schema: {e}")))?)
+        }
+        None => None,
+    };
+    if args.entries == 0 {
+        return Err(UsageError("demo: --entries must be at least 1".into()).into());
+    }
     let runtime = super::runtime()?;
     let tour = runtime.block_on(tour::run(DemoOptions {
         entries: args.entries,
+        schema,
+        seed: args.seed,
         keep: args.keep,
         state_dir: args.state_dir,
         progress: output.progress,

@@ -3,6 +3,11 @@
 //! with real bytes, and a mix of draft-only, published, and published-with-a-newer-draft
 //! entries. Written through the Content API like an editor would, so it works against any
 //! endpoint. Used by the demo, the benchmark and the tests.
+//!
+//! Required relations are connected in the create: models are created in dependency order of
+//! their required relations (a cycle is an error naming its fields), and every entry of a
+//! required relation's target model is published, so a published entry never points at an
+//! unpublished required target. Relations inside components are left empty.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +55,8 @@ pub struct Project {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
+    #[error("the required relations {0} form a cycle: no entry of these models can be created before the others; make one of them optional in the schema")]
+    RequiredCycle(String),
     #[error("seeding {model}: {message}")]
     Write { model: String, message: String },
     #[error(transparent)]
@@ -410,6 +417,63 @@ async fn send_batch(
 
 const BATCH: usize = 20;
 
+/// The writable relation fields a create of `model` must connect.
+pub fn required_relations(model: &crate::model::Model) -> impl Iterator<Item = &Field> {
+    model
+        .fields
+        .iter()
+        .filter(|f| f.required && f.is_writable() && f.relation().is_some())
+}
+
+/// A target for relation `f` of entry `i` among the created entries (never `own`), in the
+/// form of its `connect` input.
+fn target_for(f: &Field, project: &Project, i: usize, own: Option<&str>) -> Option<Value> {
+    let rel = f.relation()?;
+    (0..rel.targets.len()).find_map(|k| {
+        let target = &rel.targets[(i + k) % rel.targets.len()];
+        let pool = project.ids.get(target).filter(|p| !p.is_empty())?;
+        let tid = &pool[i % pool.len()];
+        if Some(tid.as_str()) == own {
+            return None;
+        }
+        Some(if rel.union.is_some() {
+            json!({ target.as_str(): { "id": tid } })
+        } else {
+            json!({ "id": tid })
+        })
+    })
+}
+
+/// The models in an order that creates every required relation's targets first (otherwise the
+/// schema's order); `ready`: models created already (the asset model).
+fn creation_order<'s, 'm>(
+    mut pending: Vec<&'s Shape<'m>>,
+    mut ready: std::collections::BTreeSet<String>,
+) -> Result<Vec<&'s Shape<'m>>, SeedError> {
+    let mut order = Vec::new();
+    while !pending.is_empty() {
+        let next = pending.iter().position(|s| {
+            required_relations(s.model).all(|f| {
+                f.relation()
+                    .is_some_and(|r| r.targets.iter().any(|t| ready.contains(t)))
+            })
+        });
+        let Some(next) = next else {
+            let cycle: Vec<String> = pending
+                .iter()
+                .flat_map(|s| {
+                    required_relations(s.model).map(|f| format!("{}.{}", s.model.name, f.name))
+                })
+                .collect();
+            return Err(SeedError::RequiredCycle(cycle.join(", ")));
+        };
+        let shape = pending.remove(next);
+        ready.insert(shape.model.name.clone());
+        order.push(shape);
+    }
+    Ok(order)
+}
+
 /// Creates the project in the endpoint behind `client`.
 pub async fn seed(
     client: &Client,
@@ -455,7 +519,10 @@ pub async fn seed(
         project.requests += spec.assets as u64;
         project.ids.insert(asset.name.clone(), ids);
     }
-    let entry_shapes: Vec<&Shape<'_>> = shapes.iter().filter(|s| !s.is_asset()).collect();
+    let entry_shapes = creation_order(
+        shapes.iter().filter(|s| !s.is_asset()).collect(),
+        project.ids.keys().cloned().collect(),
+    )?;
     let per_model = (spec.entries / entry_shapes.len().max(1)).max(1);
     for shape in &entry_shapes {
         let name = &shape.model.name;
@@ -465,10 +532,18 @@ pub async fn seed(
             let fields: Vec<(String, String, Value)> = chunk
                 .iter()
                 .map(|i| {
+                    let mut data = entry_data(content, shape, *i, 0, true);
+                    // Required relations are connected in the create: their targets exist.
+                    for f in required_relations(shape.model) {
+                        if let Some(t) = target_for(f, &project, *i, None) {
+                            let t = if f.list { json!([t]) } else { t };
+                            data[f.name.as_str()] = json!({ "connect": t });
+                        }
+                    }
                     (
                         format!("create{name}(data: $V) {{ id }}"),
                         format!("{name}CreateInput!"),
-                        entry_data(content, shape, *i, 0, true),
+                        data,
                     )
                 })
                 .collect();
@@ -493,6 +568,9 @@ pub async fn seed(
                 let FieldKind::Relation(rel) = &f.kind else {
                     continue;
                 };
+                if f.required {
+                    continue; // connected in the create
+                }
                 let pick = |rng: &mut Rng| -> Option<Value> {
                     let target = &rel.targets[rng.below(rel.targets.len() as u64) as usize];
                     let pool = project.ids.get(target)?;
@@ -545,8 +623,16 @@ pub async fn seed(
             project.requests += 1;
         }
     }
-    // Publication: assets all published; entries by share; some get a newer draft.
+    // Publication: assets all published; entries by share; some get a newer draft. Targets of
+    // required relations are all published, so that every published entry's targets are.
     let locales = content.locales.join(", ");
+    let required_targets: std::collections::BTreeSet<&str> = content
+        .models
+        .iter()
+        .flat_map(required_relations)
+        .filter_map(Field::relation)
+        .flat_map(|r| r.targets.iter().map(String::as_str))
+        .collect();
     for shape in &shapes {
         let name = &shape.model.name;
         let Some(ids) = project.ids.get(name) else {
@@ -554,8 +640,9 @@ pub async fn seed(
         };
         let mut publish = Vec::new();
         let mut edit = Vec::new();
+        let always = shape.is_asset() || required_targets.contains(name.as_str());
         for (i, id) in ids.iter().enumerate() {
-            if shape.is_asset() || rng.percent(spec.published_percent) {
+            if always || rng.percent(spec.published_percent) {
                 publish.push(id.clone());
                 if !shape.is_asset() && rng.percent(spec.newer_draft_percent) {
                     edit.push((i, id.clone()));
@@ -604,4 +691,63 @@ pub async fn seed(
         }
     }
     Ok(project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(text: &str) -> ContentModel {
+        let text = format!("locales = [\"en\"]\n{text}");
+        crate::model::from_model_file(&text, "test.toml").expect("model")
+    }
+
+    fn order(content: &ContentModel) -> Result<Vec<String>, SeedError> {
+        let shapes: Vec<Shape<'_>> = content
+            .models
+            .iter()
+            .map(|m| Shape::new(content, m))
+            .collect();
+        creation_order(shapes.iter().collect(), Default::default())
+            .map(|o| o.iter().map(|s| s.model.name.clone()).collect())
+    }
+
+    #[test]
+    fn targets_of_required_relations_are_created_first() {
+        let content = model(
+            r#"
+[[models]]
+name = "Post"
+fields = [
+  { name = "slug", type = "String", required = true, unique = true },
+  { name = "author", type = "Author", required = true, reverse = "posts" },
+]
+
+[[models]]
+name = "Author"
+fields = [
+  { name = "name", type = "String", unique = true },
+  { name = "posts", type = "Post", list = true, reverse = "author" },
+]
+"#,
+        );
+        assert_eq!(order(&content).unwrap(), ["Author", "Post"]);
+    }
+
+    #[test]
+    fn a_cycle_of_required_relations_is_an_error_naming_its_fields() {
+        let content = model(
+            r#"
+[[models]]
+name = "Egg"
+fields = [{ name = "hen", type = "Hen", required = true }]
+
+[[models]]
+name = "Hen"
+fields = [{ name = "egg", type = "Egg", required = true }]
+"#,
+        );
+        let err = order(&content).unwrap_err().to_string();
+        assert!(err.contains("Egg.hen") && err.contains("Hen.egg"), "{err}");
+    }
 }

@@ -2,6 +2,13 @@
 //! sync, a handful of edits, the plan and the incremental sync that writes only those, and a
 //! verify — all through the same engine a real run uses. The story goes to stdout; logs stay
 //! at the level the command line asked for (none by default).
+//!
+//! The project is the built-in conference model, or any real Hygraph schema ([`DemoSchema`]):
+//! both emulators serve that schema itself, and the generator fills every model of it. The
+//! edits pick one model of the project: `Talk` in the conference, else the first model with
+//! enough entries whose entries no required relation points at (deleting one would leave its
+//! owners unreadable, which is the next run's failure to report, not the demo's story); where
+//! every model is such a target, the deletion is left out.
 
 use std::path::PathBuf;
 
@@ -22,12 +29,58 @@ pub const CONFERENCE_MODEL: &str = include_str!("../../tests/fixtures/conference
 
 pub struct DemoOptions {
     pub entries: usize,
+    /// A real schema to run on instead of the conference model.
+    pub schema: Option<DemoSchema>,
+    /// Seed of the generated project.
+    pub seed: u64,
     /// Keep the emulators running after the story: [`Tour::running`] holds them.
     pub keep: bool,
     /// Where the state is kept (else a temporary directory, removed with the tour).
     pub state_dir: Option<PathBuf>,
     /// Draw progress bars on stderr during the syncs.
     pub progress: bool,
+}
+
+/// A real Hygraph schema the demo runs on, read and checked before anything starts.
+pub struct DemoSchema {
+    /// The file's name, for the story.
+    pub name: String,
+    /// Emulator options serving it (the content model derived from it included).
+    pub options: EmulatorOptions,
+}
+
+/// Why a schema file cannot be demonstrated on.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoSchemaError {
+    #[error("cannot read the schema file {path}: {source}; pass a Hygraph schema exported as SDL or as the JSON answer of the introspection query")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Schema(#[from] crate::emulator::EmulatorError),
+    #[error("the schema {path} has no mutations (it was exported with a read-only token): the demo writes content into it; export the schema again with a token that may write")]
+    ReadOnly { path: String },
+}
+
+impl DemoSchema {
+    /// Reads a schema file (SDL, or introspection JSON with or without `{"data": ...}`).
+    pub fn load(path: &std::path::Path) -> Result<DemoSchema, DemoSchemaError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| DemoSchemaError::Read {
+            path: origin.clone(),
+            source,
+        })?;
+        let options = EmulatorOptions::from_schema(&text, &origin)?;
+        if !options.model.mutations {
+            return Err(DemoSchemaError::ReadOnly { path: origin });
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(origin);
+        Ok(DemoSchema { name, options })
+    }
 }
 
 /// How the demo ended.
@@ -51,12 +104,22 @@ pub struct Running {
 
 /// Runs the demo.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
-    let content: ContentModel = crate::model::from_model_file(CONFERENCE_MODEL, "conference.toml")?;
+    let (what, base) = match opts.schema {
+        Some(schema) => (format!("the schema {}", schema.name), schema.options),
+        None => (
+            "the conference model".to_owned(),
+            EmulatorOptions::new(crate::model::from_model_file(
+                CONFERENCE_MODEL,
+                "conference.toml",
+            )?),
+        ),
+    };
+    let content: ContentModel = base.model.clone();
     let mut rng = Rng::new(2026);
     let source_token = format!("demo-source-{:016x}", rng.next_u64());
     let dest_token = format!("demo-destination-{:016x}", rng.next_u64());
     let start = |token: &str| {
-        let mut o = EmulatorOptions::new(content.clone());
+        let mut o = base.clone();
         o.token = Some(token.to_owned());
         o
     };
@@ -85,13 +148,16 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<Tour> {
     let config = Config::load(&config_path, None)?;
 
     say(&format!(
-        "Two emulated Hygraph environments are up:\n  source      {}\n  destination {}\nSeeding the source with about {} entries of the conference model (relations both ways, a union, two locales, assets with real bytes, drafts, published entries and newer drafts)...",
+        "Two emulated Hygraph environments are up:\n  source      {}\n  destination {}\nSeeding the source with about {} entries of {what} ({} models; relations both ways, unions, {} locales, assets with real bytes, drafts, published entries and newer drafts)...",
         source.url(),
         dest.url(),
-        opts.entries
+        opts.entries,
+        content.models.len(),
+        content.locales.len(),
     ));
     let source_client = client(&source, &source_token, "source")?;
     let mut spec = ProjectSpec::new(opts.entries);
+    spec.seed = opts.seed;
     spec.assets = (opts.entries / 100).clamp(3, 40);
     spec.file_base = Some(files.url().to_owned());
     let seeded = project::seed(&source_client, &content, &spec).await?;
@@ -226,81 +292,48 @@ async fn gql(client: &Client, query: &str, variables: Value) -> anyhow::Result<V
     Ok(r.data.unwrap_or(Value::Null))
 }
 
-/// The demo's edits; returns what was done, in words.
-async fn edit(
+/// The model the demo edits, and whether one of its entries may be deleted (no required
+/// relation points at it).
+fn edited_model<'c>(
+    content: &'c ContentModel,
+    seeded: &project::Project,
+) -> Option<(&'c crate::model::Model, bool)> {
+    let required_targets: std::collections::BTreeSet<&str> = content
+        .models
+        .iter()
+        .flat_map(|m| m.fields.iter())
+        .chain(content.components.iter().flat_map(|c| c.fields.iter()))
+        .filter(|f| f.required)
+        .filter_map(|f| f.relation())
+        .flat_map(|r| r.targets.iter().map(String::as_str))
+        .collect();
+    let candidates: Vec<&crate::model::Model> = content
+        .models
+        .iter()
+        .filter(|m| m.asset.is_none())
+        .filter(|m| seeded.ids.get(&m.name).is_some_and(|ids| ids.len() >= 4))
+        .collect();
+    let deletable = |m: &crate::model::Model| !required_targets.contains(m.name.as_str());
+    candidates
+        .iter()
+        .find(|m| m.name == "Talk" && deletable(m))
+        .or_else(|| candidates.iter().find(|m| deletable(m)))
+        .map(|m| (*m, true))
+        .or_else(|| candidates.first().map(|m| (*m, false)))
+}
+
+/// The demo's edits on the source (a field, a relation, a publication, a deletion, a new asset,
+/// as the model allows); returns what was done, in words.
+pub async fn edit(
     client: &Client,
     content: &ContentModel,
     seeded: &project::Project,
     file_base: &str,
 ) -> anyhow::Result<Vec<String>> {
     let mut done = Vec::new();
-    let talk = content
-        .model("Talk")
-        .ok_or_else(|| anyhow::anyhow!("no Talk model"))?;
-    let shape = Shape::new(content, talk);
-    let talks = &seeded.ids["Talk"];
-    let editable = |scalar| {
-        shape
-            .plain
-            .iter()
-            .find(|f| !f.unique && !f.list && f.kind == crate::model::FieldKind::Scalar { scalar })
-    };
-    let edit = editable(crate::model::Scalar::String)
-        .map(|f| (f, "\"Edited in the demo\"".to_string()))
-        .or_else(|| editable(crate::model::Scalar::Int).map(|f| (f, "4242".to_string())));
-    if let Some((f, value)) = edit {
-        gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: {value} }}) {{ id }} }}", talks[0], f.name), json!({})).await?;
-        done.push(format!("Talk {}: field {} edited", talks[0], f.name));
+    if let Some((model, deletable)) = edited_model(content, seeded) {
+        edit_entries(client, content, seeded, model, deletable, &mut done).await?;
     }
-    if let Some(f) = shape.owned.iter().find(|f| f.list) {
-        let rel = f.relation().expect("relation");
-        if let Some(pool) = seeded.ids.get(&rel.targets[0]) {
-            let target = &pool[pool.len() / 2];
-            let w = if rel.union.is_some() {
-                format!("{{ {}: {{ id: \"{target}\" }} }}", rel.targets[0])
-            } else {
-                format!("{{ id: \"{target}\" }}")
-            };
-            gql(client, &format!("mutation {{ updateTalk(where: {{ id: \"{}\" }}, data: {{ {}: {{ set: [{w}] }} }}) {{ id }} }}", talks[1], f.name), json!({})).await?;
-            done.push(format!(
-                "Talk {}: relation {} set to one target",
-                talks[1], f.name
-            ));
-        }
-    }
-    let locales = if talk.has_localized_fields() {
-        format!(", locales: [{}]", content.locales.join(", "))
-    } else {
-        String::new()
-    };
-    // A talk that is only a draft so far.
-    let mut draft_only = None;
-    for id in talks.iter().skip(2).take(50) {
-        let found = gql(
-            client,
-            &format!("query {{ t: talk(where: {{ id: \"{id}\" }}, stage: PUBLISHED) {{ id }} }}"),
-            json!({}),
-        )
-        .await?;
-        if found["t"].is_null() {
-            draft_only = Some(id.clone());
-            break;
-        }
-    }
-    if let Some(id) = draft_only {
-        gql(client, &format!("mutation {{ publishTalk(where: {{ id: \"{id}\" }}, to: [PUBLISHED]{locales}) {{ id }} }}"), json!({})).await?;
-        done.push(format!("Talk {id}: published"));
-    }
-    gql(
-        client,
-        &format!(
-            "mutation {{ deleteTalk(where: {{ id: \"{}\" }}) {{ id }} }}",
-            talks[3]
-        ),
-        json!({}),
-    )
-    .await?;
-    done.push(format!("Talk {}: deleted", talks[3]));
     if let Some(asset) = content.asset_model() {
         let url = format!("{file_base}/demo-new-asset.bin");
         let id = match asset.asset {
@@ -311,16 +344,100 @@ async fn edit(
             }
             _ => gql(
                 client,
-                "mutation($u: String!) { createAsset(data: { uploadUrl: $u }) { id } }",
+                &format!(
+                    "mutation($u: String!) {{ create{}(data: {{ uploadUrl: $u }}) {{ id }} }}",
+                    asset.name
+                ),
                 json!({ "u": url }),
             )
-            .await?["createAsset"]["id"]
+            .await?[format!("create{}", asset.name)]["id"]
                 .as_str()
                 .map(str::to_owned),
         };
         if let Some(id) = id {
-            done.push(format!("Asset {id}: uploaded"));
+            done.push(format!("{} {id}: uploaded", asset.name));
         }
     }
     Ok(done)
+}
+
+async fn edit_entries(
+    client: &Client,
+    content: &ContentModel,
+    seeded: &project::Project,
+    model: &crate::model::Model,
+    deletable: bool,
+    done: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let name = &model.name;
+    let shape = Shape::new(content, model);
+    let ids = &seeded.ids[name];
+    let editable =
+        |scalar| {
+            shape.plain.iter().chain(&shape.localized).find(|f| {
+                !f.unique && !f.list && f.kind == crate::model::FieldKind::Scalar { scalar }
+            })
+        };
+    let edit = editable(crate::model::Scalar::String)
+        .map(|f| (f, "\"Edited in the demo\"".to_string()))
+        .or_else(|| editable(crate::model::Scalar::Int).map(|f| (f, "4242".to_string())));
+    if let Some((f, value)) = edit {
+        gql(client, &format!("mutation {{ update{name}(where: {{ id: \"{}\" }}, data: {{ {}: {value} }}) {{ id }} }}", ids[0], f.name), json!({})).await?;
+        done.push(format!("{name} {}: field {} edited", ids[0], f.name));
+    }
+    if let Some(f) = shape.owned.iter().find(|f| f.list && !f.required) {
+        let rel = f.relation().expect("relation");
+        if let Some(pool) = seeded.ids.get(&rel.targets[0]).filter(|p| !p.is_empty()) {
+            let target = &pool[pool.len() / 2];
+            let w = if rel.union.is_some() {
+                format!("{{ {}: {{ id: \"{target}\" }} }}", rel.targets[0])
+            } else {
+                format!("{{ id: \"{target}\" }}")
+            };
+            gql(client, &format!("mutation {{ update{name}(where: {{ id: \"{}\" }}, data: {{ {}: {{ set: [{w}] }} }}) {{ id }} }}", ids[1], f.name), json!({})).await?;
+            done.push(format!(
+                "{name} {}: relation {} set to one target",
+                ids[1], f.name
+            ));
+        }
+    }
+    let locales = if model.has_localized_fields() {
+        format!(", locales: [{}]", content.locales.join(", "))
+    } else {
+        String::new()
+    };
+    // An entry that is only a draft so far.
+    let mut draft_only = None;
+    for id in ids.iter().skip(2).take(50) {
+        let found = gql(
+            client,
+            &format!(
+                "query {{ t: {}(where: {{ id: \"{id}\" }}, stage: PUBLISHED) {{ id }} }}",
+                model.singular
+            ),
+            json!({}),
+        )
+        .await?;
+        if found["t"].is_null() {
+            draft_only = Some(id.clone());
+            break;
+        }
+    }
+    if let Some(id) = draft_only {
+        gql(client, &format!("mutation {{ publish{name}(where: {{ id: \"{id}\" }}, to: [PUBLISHED]{locales}) {{ id }} }}"), json!({})).await?;
+        done.push(format!("{name} {id}: published"));
+    }
+    if deletable {
+        gql(
+            client,
+            &format!(
+                "mutation {{ delete{name}(where: {{ id: \"{}\" }}) {{ id }} }}",
+                ids[3]
+            ),
+            json!({}),
+        )
+        .await?;
+        done.push(format!("{name} {}: deleted", ids[3]));
+    }
+    Ok(())
 }

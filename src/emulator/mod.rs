@@ -75,6 +75,9 @@ pub struct EmulatorOptions {
     /// fields (the empty `type Mutation` of a read-only export) is left out: nothing is served
     /// for it. [`EmulatorOptions::from_schema`] sets both from a real schema.
     pub schema_sdl: Option<String>,
+    /// Keep every distinct GraphQL document received, valid or not ([`Emulator::documents`]):
+    /// tests check what a client sent against a schema of their own.
+    pub record_documents: bool,
 }
 
 impl EmulatorOptions {
@@ -92,6 +95,7 @@ impl EmulatorOptions {
             path: "/".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             schema_sdl: None,
+            record_documents: false,
         }
     }
 
@@ -194,8 +198,15 @@ impl Emulator {
         self.shared.stats()
     }
 
+    /// Resets the counters (and the recorded documents).
     pub fn reset_stats(&self) {
         self.shared.reset_stats();
+    }
+
+    /// The distinct GraphQL documents received, sorted; empty unless
+    /// [`EmulatorOptions::record_documents`] is set.
+    pub fn documents(&self) -> Vec<String> {
+        self.shared.documents()
     }
 
     /// Same as `GET /__emulator/dump`.

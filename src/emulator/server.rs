@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     seen: Mutex<HashMap<blake3::Hash, u64>>,
     asset_base: String,
     http: reqwest::Client,
+    /// With `EmulatorOptions::record_documents`: every distinct GraphQL document received.
+    documents: Option<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -140,6 +142,9 @@ pub(crate) async fn start(
         seen: Mutex::new(HashMap::new()),
         asset_base: format!("http://{addr}/__emulator/assets/"),
         http: upload_client()?,
+        documents: opts
+            .record_documents
+            .then(|| Mutex::new(Default::default())),
     });
     let app = Router::new().fallback(route).with_state(shared.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -230,6 +235,17 @@ impl Shared {
     pub fn reset_stats(&self) {
         *lock(&self.stats) = Stats::default();
         lock(&self.seen).clear();
+        if let Some(documents) = &self.documents {
+            lock(documents).clear();
+        }
+    }
+
+    /// The distinct documents received so far (empty unless recording).
+    pub fn documents(&self) -> Vec<String> {
+        self.documents
+            .as_ref()
+            .map(|d| lock(d).iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn dump(&self) -> Value {
@@ -521,6 +537,9 @@ fn execute(
     let Some(query) = request.get("query").and_then(Value::as_str) else {
         return bad("the request has no `query` string".into());
     };
+    if let Some(documents) = &shared.documents {
+        lock(documents).insert(query.to_owned());
+    }
     let document =
         match ExecutableDocument::parse_and_validate(&shared.schema, query, "request.graphql") {
             Ok(d) => d,

@@ -8,6 +8,7 @@ mod common;
 mod converge;
 mod daemon;
 mod demo;
+mod demo_schema;
 mod emulator;
 mod emulator_schema;
 mod fastpath;
