@@ -47,12 +47,8 @@ async fn demo_on_genql() {
     fixture_case("genql.graphql").await;
 }
 
-// Not yet: `Person.headshot` is a required relation (`headshot: AssetCreateOneInlineInput!`);
-// stagesync writes relations only in its edges phase, so every Person create fails ("Missing
-// value for non-null input object field PersonCreateInput.headshot") and 14 more entries fail
-// in cascade (edges and rich-text references to the missing Persons). Issue #12 item 3
-// (required relations in the create) fixes the cause; run with `--ignored` to see it.
-#[ignore = "issue #12 item 3: stagesync does not connect the required relation Person.headshot in the create"]
+/// `Person.headshot` is a required relation (`headshot: AssetCreateOneInlineInput!`): connected
+/// in the create, after the assets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_on_bond_graphcms_starter() {
     fixture_case("bond-graphcms-starter.json").await;
