@@ -123,6 +123,16 @@ pub(super) fn record_upload(
     )
 }
 
+/// Drops the records of writes whose outcome is known (acknowledged, or failed for sure).
+pub(super) fn forget(store: &Store, pending: &[Pending]) -> Result<(), SyncError> {
+    let refs: Vec<(&str, &str)> = pending
+        .iter()
+        .map(|p| (p.model.as_str(), p.source_id.as_str()))
+        .collect();
+    store.clear_pending(&refs)?;
+    Ok(())
+}
+
 /// Drops the pending records whose entry has a destination id now (its acknowledgement is
 /// committed) or is no longer tracked.
 pub(super) fn settle(store: &Store) -> Result<(), SyncError> {

@@ -227,7 +227,8 @@ async fn killed_creates_are_adopted(legacy: bool) {
         2,
         "killed after the second upload"
     );
-    sync_crashing_at(&pair, "content:1").await;
+    // Content goes level by level: the assets' batch is `content:1`, the notes' and tags' next.
+    sync_crashing_at(&pair, "content:2").await;
     assert_eq!(dest_count(&pair, "Asset"), ASSETS);
     assert_eq!(
         dest_count(&pair, "Note"),
@@ -328,7 +329,8 @@ async fn a_lost_create_asset_answer_is_adopted_not_repeated() {
 async fn a_key_renamed_after_a_lost_upsert_answer_does_not_duplicate() {
     let pair = Pair::start(notes_model("legacy")).await;
     let _files = seed(&pair, true).await;
-    sync_crashing_at(&pair, "content:1").await;
+    // `content:1` is the assets' batch (the first level), `content:2` the tags' and notes'.
+    sync_crashing_at(&pair, "content:2").await;
     assert_eq!(dest_count(&pair, "Tag"), TAGS, "the upserts were applied");
     pair.source_gql(
         "mutation { updateTag(where: { slug: \"tag-1\" }, data: { slug: \"tag-1-renamed\" }) { id } }",

@@ -84,7 +84,9 @@ impl Engine<'_> {
             engine.ack_content(m, op, outcome, &sels)
         })
         .await?;
-        journal::settle(self.store)
+        // Every write of the chunk has its outcome: acknowledged, or failed for sure (a write
+        // whose fate is unknown fails the run before this). Nothing of it is pending any more.
+        journal::forget(self.store, &journaled)
     }
 
     fn op(&self, m: usize, id: &str, kind: OpKind) -> Op {
