@@ -3,8 +3,9 @@
 //!
 //! Entries are matched by identity key (a unique field), or through the store's destination ids
 //! for models matched by `id` (and for an entry whose key the source renamed since it was
-//! written, when no other source entry holds that key). Relations are compared in order on the side that writes them;
-//! the other side of a two-way relation shows the same edges and is not read.
+//! written, when no other source entry holds that key). Relations are compared in order on the
+//! side that writes them, and as sets on the other side (read for verify alone, so a relation
+//! written wrong shows from either side).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -96,6 +97,10 @@ pub(crate) async fn compare_sides(
     // Entries a side cannot answer for: differences, and left alone by a repair.
     let mut src_unread = Vec::new();
     let mut dst_unread = Vec::new();
+    // Relations seen from the side that does not write them: a relation written wrong shows
+    // from either side.
+    let mut src_reverse = Vec::new();
+    let mut dst_reverse = Vec::new();
     for (m, shape) in prepared.shapes.iter().enumerate() {
         let locales = prepared.locales_for(shape);
         let read = |client| {
@@ -113,6 +118,8 @@ pub(crate) async fn compare_sides(
         let (entries, unread) = read(dest).await?;
         dst_entries.push(entries);
         dst_unread.push(unread);
+        src_reverse.push(read_reverse(source, prepared, shape).await?);
+        dst_reverse.push(read_reverse(dest, prepared, shape).await?);
     }
     // Match destination entries to source entries, per model.
     let mut dest_to_source: HashMap<(String, String), String> = HashMap::new();
@@ -246,6 +253,13 @@ pub(crate) async fn compare_sides(
                 differences.push(diff("DRAFT", format!("the destination {reason}")));
                 continue;
             };
+            compare_reverse(
+                src_reverse[m].get(sid.as_str()),
+                dst_reverse[m].get(did.as_str()),
+                &map_target,
+                &map_source,
+                &mut |stage, what| differences.push(diff(stage, what)),
+            );
             let (mut content, mut edges) = (true, true);
             compare(
                 &s.draft,
@@ -335,6 +349,160 @@ pub(crate) async fn compare_sides(
         },
         entries,
     })
+}
+
+/// Per entry id: per `(stage, field)`, the targets (`Type:id`) of its reverse relation fields.
+type Reverse = HashMap<String, BTreeMap<(String, String), BTreeSet<String>>>;
+
+/// Reverse fields hold at most this many targets per read; a fuller one is not compared.
+const REVERSE_PAGE: usize = 100;
+
+/// Reads the relation fields of `shape` that the other side writes (those whose targets are
+/// all synced), in the draft and every other synced stage.
+async fn read_reverse(
+    client: &Client,
+    prepared: &Prepared<'_>,
+    shape: &super::shape::Shape<'_>,
+) -> Result<Reverse, SyncError> {
+    let synced = |t: &String| prepared.shapes.iter().any(|s| &s.model.name == t);
+    let fields: Vec<&crate::model::Field> = shape
+        .reverse
+        .iter()
+        .copied()
+        .filter(|f| f.relation().is_some_and(|r| r.targets.iter().all(synced)))
+        .collect();
+    let mut out = Reverse::new();
+    if fields.is_empty() {
+        return Ok(out);
+    }
+    let sels: Vec<String> = fields
+        .iter()
+        .map(|f| super::shape::selection(f, prepared.content))
+        .collect();
+    let sels = sels.join(" ");
+    let nested = if prepared.stages.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " documentInStages(stages: [{}], includeCurrent: false) {{ stage {sels} }}",
+            prepared.stages.join(", ")
+        )
+    };
+    let query = format!(
+        "query StagesyncReverse($after: String) {{ page: {}(first: {}, after: $after, stage: DRAFT) {{ edges {{ node {{ id {sels}{nested} }} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+        shape.model.connection(),
+        super::read::PAGE_SIZE,
+    );
+    let read_error = |message: String| SyncError::Read {
+        endpoint: client.name().to_owned(),
+        model: shape.model.name.clone(),
+        message,
+    };
+    let mut after: Option<String> = None;
+    loop {
+        let response = client
+            .graphql(
+                &query,
+                serde_json::json!({ "after": after }),
+                crate::hygraph::Idempotency::Safe,
+            )
+            .await
+            .map_err(|source| SyncError::client(client.name().to_owned(), source))?;
+        if let Some(e) = response.errors.first() {
+            return Err(read_error(format!("reverse relations: {}", e.message)));
+        }
+        let page = response
+            .data
+            .as_ref()
+            .and_then(|d| d.get("page"))
+            .ok_or_else(|| read_error("reverse relations: no page in the answer".into()))?;
+        for node in page
+            .pointer("/edges")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("node"))
+        {
+            let Some(id) = node.get("id").and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            let held = out.entry(id.to_owned()).or_default();
+            let mut versions = vec![("DRAFT".to_owned(), node)];
+            for doc in node
+                .get("documentInStages")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(stage) = doc.get("stage").and_then(serde_json::Value::as_str) {
+                    versions.push((stage.to_owned(), doc));
+                }
+            }
+            for (stage, version) in versions {
+                for f in &fields {
+                    let targets = match version.get(&f.name) {
+                        Some(serde_json::Value::Array(items)) => items.iter().collect(),
+                        Some(v) if !v.is_null() => vec![v],
+                        _ => Vec::new(),
+                    };
+                    let set: BTreeSet<String> = targets
+                        .iter()
+                        .filter_map(|t| {
+                            let ty = t.get("__typename")?.as_str()?;
+                            let id = t.get("id")?.as_str()?;
+                            Some(format!("{ty}:{id}"))
+                        })
+                        .collect();
+                    held.insert((stage.clone(), f.name.clone()), set);
+                }
+            }
+        }
+        let info = page.get("pageInfo");
+        let next = info
+            .and_then(|i| i.get("hasNextPage"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        match info
+            .and_then(|i| i.get("endCursor"))
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(cursor) if next => after = Some(cursor.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Compares one entry's reverse relation fields on both sides, as sets (the order of a list
+/// the other side writes follows the order of writes), destination targets mapped to source
+/// ids. A field holding a full page of targets on either side is not compared.
+fn compare_reverse(
+    source: Option<&BTreeMap<(String, String), BTreeSet<String>>>,
+    dest: Option<&BTreeMap<(String, String), BTreeSet<String>>>,
+    map_target: &dyn Fn(&str) -> String,
+    map_source: &dyn Fn(&str) -> String,
+    report: &mut dyn FnMut(&str, String),
+) {
+    let empty = BTreeMap::new();
+    let (source, dest) = (source.unwrap_or(&empty), dest.unwrap_or(&empty));
+    let keys: BTreeSet<&(String, String)> = source.keys().chain(dest.keys()).collect();
+    let none = BTreeSet::new();
+    for key in keys {
+        let (stage, field) = key;
+        let s = source.get(key).unwrap_or(&none);
+        let d = dest.get(key).unwrap_or(&none);
+        if s.len() >= REVERSE_PAGE || d.len() >= REVERSE_PAGE {
+            continue;
+        }
+        let s: BTreeSet<String> = s.iter().map(|t| map_source(t)).collect();
+        let d: BTreeSet<String> = d.iter().map(|t| map_target(t)).collect();
+        if s != d {
+            report(
+                stage,
+                format!("relation {field} (seen from this side): source {s:?} destination {d:?}"),
+            );
+        }
+    }
 }
 
 fn compare(

@@ -685,3 +685,39 @@ async fn relations_naming_what_the_schema_lacks_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("`writer` is not `Model.field`"), "{stderr}");
 }
+
+/// `verify` reads every relation from both sides. Here the destination pairs nothing (its
+/// `Event.talks` and `Talk.event` are two one-way relations, as a derivation bug would make
+/// them): the sync writes `Event.talks`, `Talk.event` stays empty there, and verify says so —
+/// seen from the side the sync does not write. (It used to compare only what the sync writes,
+/// and said "match".)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_sees_a_relation_from_the_side_the_sync_does_not_write() {
+    use stagesync::model::{FieldKind, Relation};
+    let content = super::harness::conference();
+    let mut unpaired = content.clone();
+    for model in &mut unpaired.models {
+        for field in &mut model.fields {
+            let end = (model.name.as_str(), field.name.as_str());
+            if end == ("Event", "talks") || end == ("Talk", "event") {
+                if let FieldKind::Relation(r) = &mut field.kind {
+                    *r = Relation::one_way(r.targets.clone(), r.union.clone());
+                }
+            }
+        }
+    }
+    let source = super::harness::options(&content, super::harness::SOURCE_TOKEN);
+    let dest = super::harness::options(&unpaired, super::harness::DEST_TOKEN);
+    let pair = Pair::start_with(content, source, dest, "", 500).await;
+    let _files = pair
+        .seed_source(stagesync::demo::project::ProjectSpec::new(30))
+        .await;
+    pair.ok(&["sync"]).await;
+    let verify = pair.run(&["verify"]).await;
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains("relation event (seen from this side)"),
+        "the difference is named from Talk's side: {out}"
+    );
+}
