@@ -20,8 +20,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::type_system::{FieldDef, TypeKind, TypeSystem};
 use super::{
-    default_plural, default_singular, Access, AssetSystem, Cardinality, Component, ContentModel,
-    Enumeration, Field, FieldKind, Model, ModelError, Relation, Scalar,
+    default_plural, default_singular, Access, AssetSystem, Component, ContentModel, Enumeration,
+    Field, FieldKind, Model, ModelError, Relation, Scalar,
 };
 
 /// Object types implementing `Node` that are Hygraph's own, not content.
@@ -66,18 +66,6 @@ pub(crate) fn scalar_named(name: &str) -> Option<Scalar> {
         "ID" => Scalar::Id,
         _ => return None,
     })
-}
-
-/// Cardinality seen from a field holding one (`list == false`) or many targets, given the
-/// list-ness of its reverse field (`None`: no reverse).
-pub(crate) fn cardinality(list: bool, reverse_list: Option<bool>) -> Cardinality {
-    match (list, reverse_list) {
-        (_, None) => Cardinality::OneWay,
-        (false, Some(false)) => Cardinality::OneToOne,
-        (true, Some(false)) => Cardinality::OneToMany,
-        (false, Some(true)) => Cardinality::ManyToOne,
-        (true, Some(true)) => Cardinality::ManyToMany,
-    }
 }
 
 /// Hygraph's name for the reverse field on `Asset` of the asset field `model.field`.

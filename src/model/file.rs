@@ -67,10 +67,10 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::derive::{asset_reverse_name, cardinality, scalar_named, SYSTEM_FIELDS};
+use super::derive::{asset_reverse_name, scalar_named, SYSTEM_FIELDS};
 use super::{
-    default_plural, default_singular, Access, AssetSystem, Component, ContentModel, Enumeration,
-    Field, FieldKind, Model, ModelError, Relation, Scalar,
+    default_plural, default_singular, Access, AssetSystem, Cardinality, Component, ContentModel,
+    Enumeration, Field, FieldKind, Model, ModelError, Relation, Scalar,
 };
 
 #[derive(Deserialize)]
@@ -601,7 +601,7 @@ impl Reader<'_> {
                         by: super::PairedBy::Declared,
                     })
                     .collect::<Vec<_>>();
-                resolved.push((pairing, cardinality(field.list, reverse_list)));
+                resolved.push((pairing, Cardinality::of(field.list, reverse_list)));
             }
         }
         let mut resolved = resolved.into_iter();
@@ -682,7 +682,7 @@ fn asset_model(system: AssetSystem, models: &mut [Model]) -> Model {
                         None,
                         &field.name,
                         super::PairedBy::Declared,
-                        cardinality(true, Some(field.list)),
+                        Cardinality::of(true, Some(field.list)),
                     )),
                     list: true,
                     required: false,

@@ -311,6 +311,20 @@ pub enum Cardinality {
     OneWay,
 }
 
+impl Cardinality {
+    /// The cardinality of an end holding a list (`list`) or one target, whose reverse end, if
+    /// any, holds a list or one.
+    pub(crate) fn of(list: bool, reverse_list: Option<bool>) -> Cardinality {
+        match (list, reverse_list) {
+            (_, None) => Cardinality::OneWay,
+            (false, Some(false)) => Cardinality::OneToOne,
+            (true, Some(false)) => Cardinality::OneToMany,
+            (false, Some(true)) => Cardinality::ManyToOne,
+            (true, Some(true)) => Cardinality::ManyToMany,
+        }
+    }
+}
+
 impl ContentModel {
     /// The stage writes land in: `DRAFT` whenever the `Stage` enum has it (every Hygraph project
     /// does); only a hand-written model without it falls back to its first stage.

@@ -30,7 +30,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::derive::cardinality;
 use super::{default_singular, upper_first, Cardinality, FieldKind, Model, PairedBy, Pairing};
 
 /// `Model.field`, as written in a `[relations]` entry.
@@ -414,7 +413,7 @@ pub(crate) fn pair(models: &mut [Model], rules: &[RelationRule]) -> Result<(), V
         }
         resolved.insert(
             (end.model.clone(), end.field.clone()),
-            (pairing, cardinality(end.list, partner_list)),
+            (pairing, Cardinality::of(end.list, partner_list)),
         );
     }
     for model in models.iter_mut() {
