@@ -242,17 +242,10 @@ impl Orphans {
                     candidates.push((id.to_owned(), url.to_owned()));
                 }
             }
-            if data
-                .pointer("/page/pageInfo/hasNextPage")
-                .and_then(Value::as_bool)
-                != Some(true)
-            {
+            after = super::read::next_cursor(data.get("page"));
+            if after.is_none() {
                 break;
             }
-            after = data
-                .pointer("/page/pageInfo/endCursor")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
         }
         Ok(Orphans {
             candidates,

@@ -457,17 +457,10 @@ async fn by_content(
                 nodes.push(node.clone());
             }
         }
-        if data
-            .pointer("/page/pageInfo/hasNextPage")
-            .and_then(Value::as_bool)
-            != Some(true)
-        {
+        after = super::read::next_cursor(data.get("page"));
+        if after.is_none() {
             break;
         }
-        after = data
-            .pointer("/page/pageInfo/endCursor")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
     }
     if nodes.is_empty() {
         return Ok(Vec::new());

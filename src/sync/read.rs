@@ -424,6 +424,18 @@ pub fn digest_key(
     *hasher.finalize().as_bytes()
 }
 
+/// The cursor of the next page of a connection answer (`page`: the connection object), `None`
+/// on the last page.
+pub(super) fn next_cursor(page: Option<&Value>) -> Option<String> {
+    let info = page?.get("pageInfo")?;
+    if info.get("hasNextPage").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    info.get("endCursor")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The default locale first: top-level localized values are in the first locale asked for.
 fn ordered_locales<'l>(locales: &'l [String], default_locale: &str) -> Vec<&'l String> {
     let mut ordered: Vec<&String> = locales.iter().filter(|l| *l == default_locale).collect();

@@ -457,17 +457,9 @@ async fn read_reverse(
                 }
             }
         }
-        let info = page.get("pageInfo");
-        let next = info
-            .and_then(|i| i.get("hasNextPage"))
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
-        match info
-            .and_then(|i| i.get("endCursor"))
-            .and_then(serde_json::Value::as_str)
-        {
-            Some(cursor) if next => after = Some(cursor.to_owned()),
-            _ => break,
+        after = super::read::next_cursor(Some(page));
+        if after.is_none() {
+            break;
         }
     }
     Ok(out)
