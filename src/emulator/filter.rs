@@ -4,7 +4,9 @@
 //! `_lte`, `_gt`, `_gte`, `_contains`, `_not_contains`, `_starts_with`, `_not_starts_with`,
 //! `_ends_with`, `_not_ends_with` variants on system and scalar fields, `_contains_all`,
 //! `_contains_some`, `_contains_none` on list fields, and relation filters (`field: {..}` for
-//! single relations, `_some`/`_every`/`_none` for lists). Anything else is a field error naming
+//! single relations, `_some`/`_every`/`_none` for lists), and `documentInStages_some`/`_every`/
+//! `_none` over the entry's versions in the other stages (`stage`, `compareWithParent:
+//! { outdated_to }` — a version older than the one read is outdated). Anything else is a field error naming
 //! the filter, never a silent "match everything".
 
 use std::cmp::Ordering;
@@ -116,7 +118,91 @@ pub(crate) fn matches(
                 none
             }
             "_search" => search(model, subject, expected),
+            "documentInStages_some" | "documentInStages_every" | "documentInStages_none" => {
+                in_stages_condition(stage, subject, key, expected)?
+            }
             _ => field_condition(cm, store, model, stage, subject, key, expected)?,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `documentInStages_{some,every,none}`: a condition on the entry's versions in the stages other
+/// than the one read (Hygraph's `documentInStages(includeCurrent: false)`).
+fn in_stages_condition(
+    stage: &str,
+    subject: &Subject<'_>,
+    key: &str,
+    expected: &Value,
+) -> Result<bool, String> {
+    let Some(filter) = expected.as_object() else {
+        return Ok(true);
+    };
+    let mut results = Vec::new();
+    for (other, version) in subject.entry.stages.iter().filter(|(s, _)| *s != stage) {
+        results.push(stage_matches(other, version, subject.version, filter)?);
+    }
+    Ok(match key {
+        "documentInStages_some" => results.iter().any(|r| *r),
+        "documentInStages_every" => results.iter().all(|r| *r),
+        _ => !results.iter().any(|r| *r),
+    })
+}
+
+/// Whether the version `version` of stage `stage` matches a `<Model>WhereStageInput`; `parent`
+/// is the version being read (what `compareWithParent` compares with).
+fn stage_matches(
+    stage: &str,
+    version: &Version,
+    parent: &Version,
+    filter: &Map<String, Value>,
+) -> Result<bool, String> {
+    for (key, expected) in filter {
+        if expected.is_null() {
+            continue;
+        }
+        let ok = match key.as_str() {
+            "stage" => expected.as_str() == Some(stage),
+            "compareWithParent" => match expected.get("outdated_to") {
+                Some(Value::Bool(want)) => {
+                    let outdated = compare(
+                        &Value::String(version.updated_at.clone()),
+                        &Value::String(parent.updated_at.clone()),
+                    ) == Some(Ordering::Less);
+                    outdated == *want
+                }
+                _ => true,
+            },
+            "AND" => {
+                let mut all = true;
+                for f in each_filter(expected, key)? {
+                    all &= stage_matches(stage, version, parent, f)?;
+                }
+                all
+            }
+            "OR" => {
+                let filters = each_filter(expected, key)?;
+                let mut any = filters.is_empty();
+                for f in filters {
+                    any |= stage_matches(stage, version, parent, f)?;
+                }
+                any
+            }
+            "NOT" => {
+                let mut none = true;
+                for f in each_filter(expected, key)? {
+                    none &= !stage_matches(stage, version, parent, f)?;
+                }
+                none
+            }
+            other => {
+                return Err(format!(
+                    "the emulator does not implement the stage filter `{other}`"
+                ))
+            }
         };
         if !ok {
             return Ok(false);

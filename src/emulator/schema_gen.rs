@@ -35,12 +35,16 @@ use crate::model::{upper_first, AssetSystem, ContentModel, Field, FieldKind, Mod
 pub struct SdlOptions {
     /// Default of the `stage` argument of queries (`DRAFT` for a DRAFT-stage token).
     pub default_stage: String,
+    /// The `documentInStages_every/_some/_none` filters of every content model's where inputs
+    /// (current Hygraph; exports from before 2023, such as the fixtures, lack them).
+    pub stage_filters: bool,
 }
 
 impl Default for SdlOptions {
     fn default() -> Self {
         SdlOptions {
             default_stage: "DRAFT".into(),
+            stage_filters: true,
         }
     }
 }
@@ -930,6 +934,15 @@ impl<'a> Generator<'a> {
                 def.field(&format!("scheduledIn_{q}"), "ScheduledOperationWhereInput");
             }
         }
+        if shape.scheduled_in && self.options.stage_filters {
+            for q in ["every", "none", "some"] {
+                def.field(
+                    &format!("documentInStages_{q}"),
+                    format!("{name}WhereStageInput"),
+                );
+            }
+            self.where_stage_input(name);
+        }
         for field in shape.fields {
             if many && field.localized {
                 continue;
@@ -940,6 +953,26 @@ impl<'a> Generator<'a> {
             def.field("upload", "AssetUploadWhereInput");
         }
         self.defs.insert(input_name, def);
+    }
+
+    /// `<Model>WhereStageInput` (the `documentInStages_*` filters: conditions on the entry's
+    /// versions in other stages) and its `<Model>WhereComparatorInput`.
+    fn where_stage_input(&mut self, name: &str) {
+        let mut def = Def::new(Kind::Input);
+        def.description = Some(
+            "This contains a set of filters that can be used to compare values internally".into(),
+        );
+        for logical in ["AND", "NOT", "OR"] {
+            def.field(logical, format!("[{name}WhereStageInput!]"));
+        }
+        def.field("compareWithParent", format!("{name}WhereComparatorInput"));
+        def.field("stage", "Stage");
+        self.defs.insert(format!("{name}WhereStageInput"), def);
+        let mut comparator = Def::new(Kind::Input);
+        comparator.description = Some("This contains fields which can be set as true or false to specify an internal comparison".into());
+        comparator.field("outdated_to", "Boolean");
+        self.defs
+            .insert(format!("{name}WhereComparatorInput"), comparator);
     }
 
     fn field_filters(&mut self, def: &mut Def, field: &Field) {
@@ -1055,7 +1088,14 @@ impl<'a> Generator<'a> {
                 if let Some(union) = &relation.union {
                     self.union_relation_inputs(union, &relation.targets);
                 }
-                return format!("{target}{}", suffix(!field.list));
+                // Hygraph's create input requires a required relation
+                // (`asset: AssetCreateOneInlineInput!`).
+                let ty = format!("{target}{}", suffix(!field.list));
+                return if create && field.required {
+                    format!("{ty}!")
+                } else {
+                    ty
+                };
             }
             FieldKind::Component { targets, union } => {
                 let target = relation_type_name(targets, union.as_deref());
@@ -1988,6 +2028,29 @@ mod tests {
             _ => 0,
         };
         assert_eq!(stage, 3);
+    }
+
+    /// A required relation is required in the create input, as Hygraph generates it
+    /// (`asset: AssetCreateOneInlineInput!`), and derives back as required; the update input
+    /// never requires it.
+    #[test]
+    fn a_required_relation_is_required_in_the_create_input() {
+        let mut content = everything();
+        let mut cover = relation("cover", &["Asset"], None, None);
+        cover.required = true;
+        content.models[3].fields.push(cover);
+        let schema = validated(&content);
+        let ty = |input: &str| match &schema.types[input] {
+            apollo_compiler::schema::ExtendedType::InputObject(o) => {
+                o.fields["cover"].ty.to_string()
+            }
+            _ => panic!("{input} is an input"),
+        };
+        assert_eq!(ty("EventCreateInput"), "AssetCreateOneInlineInput!");
+        assert_eq!(ty("EventUpdateInput"), "AssetUpdateOneInlineInput");
+        let derived = crate::model::from_sdl(&generate_sdl(&content), "generated").unwrap();
+        let event = derived.model("Event").unwrap();
+        assert!(event.field("cover").unwrap().required);
     }
 
     #[test]

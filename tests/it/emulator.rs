@@ -850,6 +850,67 @@ async fn publish_then_newer_draft_then_unpublish() {
     );
 }
 
+/// `documentInStages_*` filters (in current Hygraph schemas on every model's `WhereInput`): the
+/// classic "which drafts have unpublished changes" query, and draft-only entries.
+#[tokio::test]
+async fn document_in_stages_filters_find_outdated_and_unpublished_entries() {
+    let emu = start(houdini_model()).await;
+    // The real fixture is older than these filters: validate against the generated schema.
+    let c = Client::new(&emu, false).expect("no fixture needed");
+    let changed = create_product(&c, "changed", 1).await;
+    let same = create_product(&c, "same", 1).await;
+    let draft_only = create_product(&c, "draft-only", 1).await;
+    for id in [&changed, &same] {
+        c.data(
+            "mutation ($id: ID) { publishProduct(where: {id: $id}, to: PUBLISHED) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    }
+    c.data(
+        "mutation ($id: ID) { updateProduct(where: {id: $id}, data: {price: 2}) { id } }",
+        json!({"id": changed}),
+    )
+    .await;
+    let query = "query ($where: ProductWhereInput) { products(where: $where, stage: DRAFT, orderBy: slug_ASC) { id } }";
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let outdated = c
+        .data(
+            query,
+            json!({"where": {"documentInStages_some": {"stage": "PUBLISHED", "compareWithParent": {"outdated_to": true}}}}),
+        )
+        .await;
+    assert_eq!(ids(&outdated["products"]), vec![changed.clone()]);
+    let up_to_date = c
+        .data(
+            query,
+            json!({"where": {"documentInStages_some": {"stage": "PUBLISHED", "compareWithParent": {"outdated_to": false}}}}),
+        )
+        .await;
+    assert_eq!(ids(&up_to_date["products"]), vec![same.clone()]);
+    let unpublished = c
+        .data(
+            query,
+            json!({"where": {"documentInStages_none": {"stage": "PUBLISHED"}}}),
+        )
+        .await;
+    assert_eq!(ids(&unpublished["products"]), vec![draft_only.clone()]);
+    let every = c
+        .data(
+            query,
+            json!({"where": {"documentInStages_every": {"OR": [{"stage": "PUBLISHED"}]}}}),
+        )
+        .await;
+    // `every` over no other version holds: the draft-only entry matches too.
+    assert_eq!(
+        sorted(ids(&every["products"])),
+        sorted(vec![changed, same, draft_only])
+    );
+}
+
 #[tokio::test]
 async fn relations_are_one_edge_seen_from_both_sides_with_positions() {
     let emu = start(houdini_model()).await;
