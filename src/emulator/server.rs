@@ -574,6 +574,10 @@ fn execute(
             &mut stats.largest_query
         };
         *largest = (*largest).max(bytes.len() as u64);
+        if is_mutation {
+            stats.largest_mutation_document =
+                stats.largest_mutation_document.max(query.len() as u64);
+        }
     }
     if is_mutation && read_only {
         return (

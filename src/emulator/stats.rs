@@ -28,6 +28,10 @@ pub struct Stats {
     pub largest_query: u64,
     #[serde(default)]
     pub largest_mutation: u64,
+    /// The largest GraphQL document (the `query` string alone, variables excluded) of a
+    /// mutation: what Hygraph's query size limit measures.
+    #[serde(default)]
+    pub largest_mutation_document: u64,
     /// Requests refused before execution: 401, 403, 413, 400.
     pub rejected: u64,
     /// Legacy `POST <path>/upload` requests that created an asset.

@@ -60,6 +60,10 @@ pub enum OpKind {
 pub struct UpsertCheck {
     /// Shared by the ops of a model.
     pub select: std::sync::Arc<str>,
+    /// `select` reads the entry's content. `false` for a model too wide to read back within
+    /// the query size limit: the answer then proves nothing, and the upsert is followed by an
+    /// update of the whole entry.
+    pub reads_content: bool,
     /// The `$locales` the selection names, default locale first.
     pub locales: Vec<String>,
     /// [`Version::content_hash_without`] of the source version, without `skip`.
@@ -120,13 +124,17 @@ impl Op {
                 update,
                 check,
             } => {
+                // The answer's selection is a fragment the batch defines once per model.
                 let (select, update) = match check {
-                    Some(c) => (&*c.select, json!({ key: value })),
-                    None => ("", update.clone()),
+                    Some(c) if !c.select.is_empty() => {
+                        (format!(" ...{}", answer_fragment(m)), json!({ key: value }))
+                    }
+                    Some(_) => (String::new(), json!({ key: value })),
+                    None => (String::new(), update.clone()),
                 };
                 (
                     format!("${w}: {m}WhereUniqueInput!, ${d}: {m}UpsertInput!"),
-                    format!("m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id {select} }}"),
+                    format!("m{i}: upsert{m}(where: ${w}, upsert: ${d}) {{ id{select} }}"),
                     vec![
                         (w, json!({ key: value })),
                         (d, json!({ "create": create, "update": update })),
@@ -177,16 +185,39 @@ impl Op {
         }
     }
 
-    /// Bytes this op adds to a request (close enough to bound batches).
-    pub fn size(&self) -> usize {
-        let (decl, field, vars) = self.render(0);
-        decl.len()
-            + field.len()
-            + vars
-                .iter()
-                .map(|(k, v)| k.len() + 4 + serde_json::to_string(v).map_or(0, |s| s.len()))
-                .sum::<usize>()
+    /// Bytes this op adds to a request, and to its GraphQL document alone (close enough to
+    /// bound batches; the answer fragment it shares with its model's other ops not included,
+    /// see [`Op::fragment`]).
+    pub fn size(&self) -> (usize, usize) {
+        // Aliases and variable names as long as a batch's 100th op's.
+        let (decl, field, vars) = self.render(100);
+        let document = decl.len() + field.len() + 4;
+        let variables = vars
+            .iter()
+            .map(|(k, v)| k.len() + 4 + serde_json::to_string(v).map_or(0, |s| s.len()))
+            .sum::<usize>();
+        (document + variables, document)
     }
+
+    /// The answer fragment this op selects (a checked upsert's), as the batch defines it.
+    fn fragment(&self) -> Option<String> {
+        match &self.kind {
+            OpKind::Upsert { check: Some(c), .. } if !c.select.is_empty() => Some(format!(
+                "fragment {} on {} {{ {} }}",
+                answer_fragment(&self.model),
+                self.model,
+                c.select
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Name of the fragment through which a batch's checked upserts of `model` read their answer:
+/// the selection is written once per batch, not once per entry, so a batch's document stays
+/// under the destination's query size limit.
+fn answer_fragment(model: &str) -> String {
+    format!("StagesyncAnswer{model}")
 }
 
 /// The outcome of one op.
@@ -231,28 +262,69 @@ fn render_batch(ops: &[Op]) -> (String, Value) {
             vars.insert(k, val);
         }
     }
-    (
-        format!(
-            "mutation StagesyncBatch({}) {{ {} }}",
-            decls.join(", "),
-            fields.join(" ")
-        ),
-        Value::Object(vars),
-    )
+    let mut fragments: Vec<String> = Vec::new();
+    for fragment in ops.iter().filter_map(Op::fragment) {
+        if !fragments.contains(&fragment) {
+            fragments.push(fragment);
+        }
+    }
+    let mut document = format!(
+        "mutation StagesyncBatch({}) {{ {} }}",
+        decls.join(", "),
+        fields.join(" ")
+    );
+    for fragment in fragments {
+        document.push(' ');
+        document.push_str(&fragment);
+    }
+    (document, Value::Object(vars))
 }
 
-/// Splits ops into batches under the byte and count limits.
-pub fn batches(ops: Vec<Op>, max_bytes: usize, max_mutations: usize) -> Vec<Vec<Op>> {
+/// How large one batch may be.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Bytes of the whole request body (`batch.max_bytes`).
+    pub max_bytes: usize,
+    /// Bytes of the GraphQL document alone: the destination's query size limit
+    /// (`max_query_bytes`), which Hygraph applies to mutation documents too.
+    pub max_document_bytes: usize,
+    /// Mutations per request (`batch.max_mutations`).
+    pub max_mutations: usize,
+}
+
+/// Splits ops into batches under the byte, document and count limits (an answer fragment
+/// counted once per batch that uses it). A single op over a limit goes alone.
+pub fn batches(ops: Vec<Op>, limits: BatchLimits) -> Vec<Vec<Op>> {
+    const FRAME: usize = 64;
     let mut out = Vec::new();
-    let mut current = Vec::new();
-    let mut bytes = 64;
+    let mut current: Vec<Op> = Vec::new();
+    let mut fragments: Vec<String> = Vec::new();
+    let (mut bytes, mut document) = (FRAME, FRAME);
     for op in ops {
-        let size = op.size();
-        if !current.is_empty() && (bytes + size > max_bytes || current.len() >= max_mutations) {
+        let (size, doc) = op.size();
+        let fragment = op.fragment();
+        let shared = |fragments: &[String]| {
+            fragment
+                .as_ref()
+                .filter(|f| !fragments.contains(f))
+                .map_or(0, |f| f.len() + 1)
+        };
+        let extra = shared(&fragments);
+        if !current.is_empty()
+            && (bytes + size + extra > limits.max_bytes
+                || document + doc + extra > limits.max_document_bytes
+                || current.len() >= limits.max_mutations)
+        {
             out.push(std::mem::take(&mut current));
-            bytes = 64;
+            fragments.clear();
+            (bytes, document) = (FRAME, FRAME);
         }
-        bytes += size;
+        let extra = shared(&fragments);
+        bytes += size + extra;
+        document += doc + extra;
+        if let Some(f) = fragment.filter(|_| extra > 0) {
+            fragments.push(f);
+        }
         current.push(op);
     }
     if !current.is_empty() {
@@ -278,7 +350,9 @@ pub async fn execute(
     // Upserts that met an existing entry with other content: write it whole, now that the
     // answer told us the destination's component ids. The upsert counts as done only when its
     // follow-up is.
-    let (at, follow_ups): (Vec<usize>, Vec<Op>) = follow_ups.into_iter().unzip();
+    let (at, mut follow_ups): (Vec<usize>, Vec<Op>) = follow_ups.into_iter().unzip();
+    // Those whose answer could not show the components (see `UpsertCheck::reads_content`).
+    resolve_components(client, &mut follow_ups).await?;
     let (done, _) = send(client, follow_ups, answer_hash).await?;
     for (op, outcome) in done {
         let Some(i) = at
@@ -333,6 +407,7 @@ fn upsert_follow_up(
         source_id = %op.source_id,
         "the destination already held this entry with other content: updating it"
     );
+    let answer_shows_components = check.reads_content;
     let update = if update.is_null() {
         (answer_hash.update)(op).ok_or_else(|| {
             "it existed in the destination with other content, and its update could not be \
@@ -350,8 +425,11 @@ fn upsert_follow_up(
             data: update,
         },
     };
-    // The answer holds the destination's components (with ids): no read needed to replace them.
-    resolve_op(&mut follow, answer);
+    // The answer holds the destination's components (with ids): no read needed to replace
+    // them. Else `execute` reads them.
+    if answer_shows_components {
+        resolve_op(&mut follow, answer);
+    }
     Ok(Some(follow))
 }
 
@@ -1270,15 +1348,88 @@ mod tests {
     #[test]
     fn batches_respect_bytes_and_count() {
         let ops: Vec<Op> = (0..10).map(|i| op(i, 1000)).collect();
-        let b = batches(ops.clone(), 3500, 100);
+        let limits = |max_bytes, max_document_bytes, max_mutations| BatchLimits {
+            max_bytes,
+            max_document_bytes,
+            max_mutations,
+        };
+        let b = batches(ops.clone(), limits(3500, 1_000_000, 100));
         assert!(
             b.iter().all(|b| b.len() <= 3),
             "{:?}",
             b.iter().map(Vec::len).collect::<Vec<_>>()
         );
         assert_eq!(b.iter().map(Vec::len).sum::<usize>(), 10);
-        let b = batches(ops, 1_000_000, 4);
+        let b = batches(ops.clone(), limits(1_000_000, 1_000_000, 4));
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4, 2]);
+        // The document alone: each update adds ~90 bytes of text (its data are variables).
+        let b = batches(ops, limits(1_000_000, 300, 100));
+        assert!(
+            b.len() >= 4,
+            "{:?}",
+            b.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        for batch in &b {
+            assert!(
+                render_batch(batch).0.len() <= 300,
+                "{}",
+                render_batch(batch).0
+            );
+        }
+    }
+
+    fn checked(i: usize, select: &str) -> Op {
+        Op {
+            model: "Talk".into(),
+            source_id: format!("s{i}"),
+            kind: OpKind::Upsert {
+                key: "slug".into(),
+                value: json!(format!("t{i}")),
+                create: json!({ "slug": format!("t{i}") }),
+                update: Value::Null,
+                check: Some(Box::new(UpsertCheck {
+                    select: select.into(),
+                    reads_content: true,
+                    locales: vec!["en".into()],
+                    content: crate::store::Hash::default(),
+                    skip: Vec::new(),
+                    connected: Default::default(),
+                    existing: false,
+                    stages: None,
+                })),
+            },
+        }
+    }
+
+    /// A wide model's answer selection is written once per batch (a fragment), so the
+    /// document of a batch of upserts stays under the destination's query size limit; each
+    /// batch defines exactly the fragments it uses.
+    #[test]
+    fn checked_upserts_share_one_answer_fragment_per_batch() {
+        let select = (0..60)
+            .map(|f| format!("field{f}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ops: Vec<Op> = (0..100).map(|i| checked(i, &select)).collect();
+        let (document, _) = render_batch(&ops[..3]);
+        assert_eq!(document.matches(&select).count(), 1, "{document}");
+        assert_eq!(document.matches("...StagesyncAnswerTalk }").count(), 3);
+        assert!(document.ends_with(&format!(
+            "fragment StagesyncAnswerTalk on Talk {{ {select} }}"
+        )));
+        let limits = BatchLimits {
+            max_bytes: 1_000_000,
+            max_document_bytes: 10_240,
+            max_mutations: 200,
+        };
+        let groups = batches(ops, limits);
+        assert!(groups.len() >= 2);
+        for batch in &groups {
+            let (document, _) = render_batch(batch);
+            assert!(document.len() <= 10_240, "{} bytes", document.len());
+            assert_eq!(document.matches("fragment ").count(), 1);
+        }
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 100);
     }
 
     #[test]

@@ -294,6 +294,11 @@ async fn demo_case(path: &Path) {
         "{origin}: a query of {} bytes (limit {QUERY_LIMIT})",
         sent.largest_query
     );
+    assert!(
+        sent.largest_mutation_document < QUERY_LIMIT,
+        "{origin}: a mutation document of {} bytes (limit {QUERY_LIMIT})",
+        sent.largest_mutation_document
+    );
     let max_bytes = stagesync::config::DEFAULT_BATCH_BYTES as u64;
     assert!(
         sent.largest_mutation <= max_bytes,
@@ -331,6 +336,7 @@ struct Sent {
     documents: std::collections::BTreeSet<String>,
     largest_query: u64,
     largest_mutation: u64,
+    largest_mutation_document: u64,
 }
 
 impl Sent {
@@ -341,6 +347,9 @@ impl Sent {
             let stats = emulator.stats();
             self.largest_query = self.largest_query.max(stats.largest_query);
             self.largest_mutation = self.largest_mutation.max(stats.largest_mutation);
+            self.largest_mutation_document = self
+                .largest_mutation_document
+                .max(stats.largest_mutation_document);
             emulator.reset_stats();
         }
     }

@@ -97,20 +97,35 @@ impl Engine<'_> {
         }
     }
 
-    /// What a checked upsert reads back, per model: one string shared by its ops.
-    fn answer_selects(&self) -> Vec<Arc<str>> {
+    /// What a checked upsert reads back, per model: one string shared by its ops (a fragment
+    /// of each batch). A model too wide for its answer to fit in half the destination's query
+    /// size limit reads back no content: its upserts cannot tell a fresh create from an entry
+    /// the destination held, so each is followed by an update of the whole entry (one more
+    /// mutation per entry, never a wrong acknowledgement).
+    fn answer_selects(&self) -> Vec<(Arc<str>, bool)> {
+        let budget = self.config.destination.max_query_bytes / 2;
         self.prepared
             .shapes
             .iter()
             .map(|shape| {
                 let mut select = crate::sync::read::version_selection(shape, shape.content);
+                let reads_content = select.len() <= budget;
+                if !reads_content {
+                    tracing::info!(
+                        model = %shape.model.name,
+                        bytes = select.len(),
+                        "the model is too wide to read back an upsert's answer within the \
+                         query size limit: its upserts are followed by an update"
+                    );
+                    select.clear();
+                }
                 if !self.prepared.stages.is_empty() {
                     select.push_str(&format!(
                         " documentInStages(stages: [{}]) {{ stage }}",
                         self.prepared.stages.join(", ")
                     ));
                 }
-                select.into()
+                (select.into(), reads_content)
             })
             .collect()
     }
@@ -194,7 +209,7 @@ impl Engine<'_> {
         w: &Work,
         record: &NodeRecord,
         version: &Version,
-        selects: &[Arc<str>],
+        selects: &[(Arc<str>, bool)],
     ) -> Result<Option<OpKind>, String> {
         let shape = &self.prepared.shapes[w.model];
         let locale = &self.prepared.default_locale;
@@ -226,7 +241,8 @@ impl Engine<'_> {
             // Built only if a follow-up needs it (see `UpsertHooks::update`).
             update: Value::Null,
             check: Some(Box::new(UpsertCheck {
-                select: selects[w.model].clone(),
+                select: selects[w.model].0.clone(),
+                reads_content: selects[w.model].1,
                 locales: self.prepared.locales_for(shape),
                 content: version.content_hash_without(&skip),
                 skip,

@@ -17,8 +17,8 @@ use super::canonical::{Entry, Version};
 use super::engine::Engine;
 use super::progress::Progress;
 use super::write::{
-    batches, content_data, execute, AnswerHash, AnswerState, Op, OpKind, Outcome, UpsertCheck,
-    UpsertHooks,
+    batches, content_data, execute, AnswerHash, AnswerState, BatchLimits, Op, OpKind, Outcome,
+    UpsertCheck, UpsertHooks,
 };
 use super::SyncError;
 use crate::hygraph::Idempotency;
@@ -84,14 +84,20 @@ impl Engine<'_> {
         let progress = Progress::new(self.opts.progress_bars, Some(total as u64), phase);
         let groups = batches(
             ops,
-            self.config.batch.max_bytes,
-            self.config.batch.max_mutations,
+            BatchLimits {
+                max_bytes: self.config.batch.max_bytes,
+                max_document_bytes: self.config.destination.max_query_bytes,
+                max_mutations: self.config.batch.max_mutations,
+            },
         );
         self.checkpoint.writes_pending = groups.iter().map(|g| g.len() as u64).sum();
         let dest = self.dest;
         let cancel = self.opts.cancel.clone();
         let prepared = self.prepared;
         let hash_answer = move |model: &str, node: &Value, check: &UpsertCheck| {
+            if !check.reads_content {
+                return None;
+            }
             let shape = prepared.shapes.iter().find(|s| s.model.name == model)?;
             let locales = prepared.locales_for(shape);
             let v = Version::from_node(shape, node, &prepared.default_locale, &locales).ok()?;
