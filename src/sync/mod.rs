@@ -261,6 +261,8 @@ pub(crate) async fn prepare(
 pub(crate) struct Prepared<'a> {
     /// The source's content model.
     pub content: &'a ContentModel,
+    /// The destination's.
+    pub dest: &'a ContentModel,
     pub shapes: Vec<Shape<'a>>,
     pub queries: Vec<read::PageQuery>,
     /// Identity field per shape (`id` or a unique field).
@@ -295,6 +297,7 @@ impl<'a> Prepared<'a> {
         };
         let mut prepared = Prepared {
             content,
+            dest: &schemas.dest,
             shapes: Vec::new(),
             queries: Vec::new(),
             identity: Vec::new(),

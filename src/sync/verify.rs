@@ -5,7 +5,9 @@
 //! for models matched by `id` (and for an entry whose key the source renamed since it was
 //! written, when no other source entry holds that key). Relations are compared in order on the
 //! side that writes them, and as sets on the other side (read for verify alone, so a relation
-//! written wrong shows from either side).
+//! written wrong shows from either side). Fields the sync does not write (read-only in either
+//! schema) are read in that same extra read and compared too, named with the reason stagesync
+//! leaves them alone (see [`unwritten`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -214,6 +216,10 @@ pub(crate) async fn compare_sides(
         models.push((name.clone(), src_entries[m].len(), dst_entries[m].len()));
         let mut matched = BTreeSet::new();
         let mut list = Vec::new();
+        let unwritten_fields: BTreeMap<String, String> = unwritten(prepared, shape)
+            .into_iter()
+            .map(|(f, why)| (f.name.clone(), why))
+            .collect();
         for u in src_unread[m].values() {
             differences.push(Difference {
                 model: name.clone(),
@@ -256,6 +262,7 @@ pub(crate) async fn compare_sides(
             compare_reverse(
                 src_reverse[m].get(sid.as_str()),
                 dst_reverse[m].get(did.as_str()),
+                &unwritten_fields,
                 &map_target,
                 &map_source,
                 &mut |stage, what| differences.push(diff(stage, what)),
@@ -357,8 +364,54 @@ type Reverse = HashMap<String, BTreeMap<(String, String), BTreeSet<String>>>;
 /// Reverse fields hold at most this many targets per read; a fuller one is not compared.
 const REVERSE_PAGE: usize = 100;
 
+/// A value of a field stagesync does not write, as [`Reverse`] holds it: `=` and its JSON
+/// (never taken for a `Type:id` target).
+const VALUE_PREFIX: &str = "=";
+
+/// Fields of the model itself that the sync does not write (see `Shape::skipped`) and verify
+/// compares anyway, so the report shows where the two sides differ in them: scalars and
+/// enumerations (in the default locale) and relations whose targets are all synced. Remote
+/// fields are left out: their values come from an external API when they are read, the same
+/// API for both sides, and say nothing about the two environments.
+fn unwritten<'m>(
+    prepared: &Prepared<'_>,
+    shape: &super::shape::Shape<'m>,
+) -> Vec<(&'m crate::model::Field, String)> {
+    let synced = |t: &String| prepared.shapes.iter().any(|s| &s.model.name == t);
+    let in_dest = |f: &crate::model::Field| {
+        prepared
+            .dest
+            .model(&shape.model.name)
+            .and_then(|m| m.field(&f.name))
+            .is_some_and(|d| d.kind == f.kind && d.list == f.list)
+    };
+    shape
+        .skipped
+        .iter()
+        .filter(|(f, _)| shape.model.fields.iter().any(|own| std::ptr::eq(own, *f)))
+        .filter(|(f, reason)| {
+            let readable = match &f.kind {
+                // Rich text with references holds ids the two sides do not share.
+                crate::model::FieldKind::Scalar { .. } => f.embeds.is_empty(),
+                crate::model::FieldKind::Enumeration { .. } => true,
+                crate::model::FieldKind::Relation(r) => r.targets.iter().all(synced),
+                crate::model::FieldKind::Component { .. } => false,
+            };
+            // An asset's file fields, and a read-only `fileName` (the upload-url system: the
+            // destination names the file after the URL it fetched), are set by the upload;
+            // the file's bytes are compared instead.
+            let from_upload = shape.is_asset()
+                && (super::shape::ASSET_FILE_FIELDS.contains(&f.name.as_str())
+                    || f.name == "fileName");
+            readable && !from_upload && in_dest(f) && !reason.starts_with("remote field")
+        })
+        .map(|(f, reason)| (*f, reason.clone()))
+        .collect()
+}
+
 /// Reads the relation fields of `shape` that the other side writes (those whose targets are
-/// all synced), in the draft and every other synced stage.
+/// all synced), and the fields the sync does not write (see [`unwritten`]), in the draft and
+/// every other synced stage.
 async fn read_reverse(
     client: &Client,
     prepared: &Prepared<'_>,
@@ -370,6 +423,7 @@ async fn read_reverse(
         .iter()
         .copied()
         .filter(|f| f.relation().is_some_and(|r| r.targets.iter().all(synced)))
+        .chain(unwritten(prepared, shape).into_iter().map(|(f, _)| f))
         .collect();
     let mut out = Reverse::new();
     if fields.is_empty() {
@@ -440,6 +494,13 @@ async fn read_reverse(
             }
             for (stage, version) in versions {
                 for f in &fields {
+                    if f.relation().is_none() {
+                        let value = version.get(&f.name).unwrap_or(&serde_json::Value::Null);
+                        let value =
+                            format!("{VALUE_PREFIX}{}", super::canonical::canonical_value(value));
+                        held.insert((stage.clone(), f.name.clone()), BTreeSet::from([value]));
+                        continue;
+                    }
                     let targets = match version.get(&f.name) {
                         Some(serde_json::Value::Array(items)) => items.iter().collect(),
                         Some(v) if !v.is_null() => vec![v],
@@ -467,14 +528,31 @@ async fn read_reverse(
 
 /// Compares one entry's reverse relation fields on both sides, as sets (the order of a list
 /// the other side writes follows the order of writes), destination targets mapped to source
-/// ids. A field holding a full page of targets on either side is not compared.
+/// ids. A field holding a full page of targets on either side is not compared. Fields the
+/// sync does not write (`unwritten`: field → why) are compared the same way, and reported
+/// with the reason stagesync leaves them alone.
 fn compare_reverse(
     source: Option<&BTreeMap<(String, String), BTreeSet<String>>>,
     dest: Option<&BTreeMap<(String, String), BTreeSet<String>>>,
+    unwritten: &BTreeMap<String, String>,
     map_target: &dyn Fn(&str) -> String,
     map_source: &dyn Fn(&str) -> String,
     report: &mut dyn FnMut(&str, String),
 ) {
+    let map_target = |t: &str| {
+        if t.starts_with(VALUE_PREFIX) {
+            t.to_owned()
+        } else {
+            map_target(t)
+        }
+    };
+    let map_source = |t: &str| {
+        if t.starts_with(VALUE_PREFIX) {
+            t.to_owned()
+        } else {
+            map_source(t)
+        }
+    };
     let empty = BTreeMap::new();
     let (source, dest) = (source.unwrap_or(&empty), dest.unwrap_or(&empty));
     let keys: BTreeSet<&(String, String)> = source.keys().chain(dest.keys()).collect();
@@ -488,11 +566,30 @@ fn compare_reverse(
         }
         let s: BTreeSet<String> = s.iter().map(|t| map_source(t)).collect();
         let d: BTreeSet<String> = d.iter().map(|t| map_target(t)).collect();
-        if s != d {
-            report(
+        if s == d {
+            continue;
+        }
+        match unwritten.get(field) {
+            Some(why) => {
+                let shown = |set: &BTreeSet<String>| {
+                    set.iter()
+                        .map(|v| v.strip_prefix(VALUE_PREFIX).unwrap_or(v).to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                report(
+                    stage,
+                    format!(
+                        "field {field} (stagesync does not write it: {why}): source {} destination {}",
+                        shown(&s),
+                        shown(&d)
+                    ),
+                )
+            }
+            None => report(
                 stage,
                 format!("relation {field} (seen from this side): source {s:?} destination {d:?}"),
-            );
+            ),
         }
     }
 }

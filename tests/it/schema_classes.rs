@@ -795,3 +795,59 @@ async fn a_read_only_export_is_served_without_mutations_as_sdl_and_as_introspect
         );
     }
 }
+
+/// `verify` compares the fields stagesync does not write too (here one the API does not accept
+/// writes to): a difference there is reported with the reason stagesync leaves the field
+/// alone, so "match" means the two sides hold the same content, not only what the sync writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_compares_fields_the_sync_does_not_write() {
+    let content = stagesync::model::from_model_file(
+        r#"
+locales = ["en"]
+[[models]]
+name = "Note"
+fields = [
+  { name = "slug", type = "String", required = true, unique = true },
+  { name = "body", type = "String" },
+  { name = "score", type = "Int", read_only = "set by a workflow" },
+]
+"#,
+        "notes.toml",
+    )
+    .expect("the model");
+    let pair = Pair::start(content).await;
+    for slug in ["a", "b"] {
+        pair.source_gql(
+            &format!(r#"mutation {{ createNote(data: {{ slug: "{slug}", body: "text {slug}" }}) {{ id }} }}"#),
+            json!({}),
+        )
+        .await;
+    }
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+
+    // The workflow sets `score` on one destination entry (the API cannot: a store edit).
+    let mut dump = pair.dest.dump();
+    let notes = dump["models"]["Note"].as_array_mut().expect("notes");
+    let note = notes
+        .iter_mut()
+        .find(|n| n["stages"]["DRAFT"]["fields"]["slug"] == "b")
+        .expect("note b");
+    note["stages"]["DRAFT"]["fields"]["score"] = json!(7);
+    pair.dest.load(&dump).expect("load");
+
+    let out = pair.run(&["verify"]).await;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("field score (stagesync does not write it: not in NoteCreateInput"),
+        "{text}"
+    );
+    assert!(text.contains("source null destination 7"), "{text}");
+    assert!(text.contains("verify: 1 differences"), "{text}");
+    // A sync does not (cannot) write it: verify keeps saying so, and nothing else differs.
+    pair.ok(&["sync"]).await;
+    let again = pair.run(&["verify"]).await;
+    assert_eq!(again.status.code(), Some(4));
+}
