@@ -683,7 +683,24 @@ async fn a_field_the_destination_cannot_write_is_skipped_and_named() {
         "{text}"
     );
     pair.ok(&["sync"]).await;
-    pair.verify_passes().await;
+    // verify compares the field anyway: the destination does not hold the source's values,
+    // and every difference is that field, named with the reason it is not written.
+    let out = pair.run(&["verify"]).await;
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(4), "{report}");
+    let differences: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(" [DRAFT]: ") || l.contains(" [PUBLISHED]: "))
+        .collect();
+    assert!(!differences.is_empty(), "{report}");
+    for line in differences {
+        assert!(
+            line.contains(&format!(
+                "field {field} (stagesync does not write it: not writable in the destination"
+            )),
+            "{line}"
+        );
+    }
     let data = pair
         .dest_gql(
             &format!("query {{ speakers(first: 100, stage: DRAFT) {{ {field} }} }}"),
