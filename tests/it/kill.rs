@@ -14,7 +14,13 @@
 //! 2 destination requests left the carrier of a changed legacy file, uploaded but not yet
 //! swapped in: `journal::a_carrier_left_by_a_kill_before_its_swap…`);
 //! `STAGESYNC_SEED=1795921567961834214 STAGESYNC_KILLS=50` (a conference's draft `events` left
-//! in place by a repair: `converge::repair_clears_relations_a_draft_only_entry…`). CI also keeps
+//! in place by a repair: `converge::repair_clears_relations_a_draft_only_entry…`). Open (found
+//! after the fixes above, replays deterministically, issue 11 stays open):
+//! `STAGESYNC_SEED=1795930851291688303 STAGESYNC_KILLS=50` fails at attempt 89 (a `sync` killed
+//! after 4 destination requests, in its publication phase; the repair that follows leaves an
+//! Event's PUBLISHED `conference` and that Conference's PUBLISHED `events` empty, where the
+//! source's published versions link them; the Event's draft had moved to another Conference
+//! meanwhile). `STAGESYNC_TORTURE_DEBUG=1` adds what `verify` found before that repair. CI keeps
 //! the deterministic kill tests: the initial sync killed past half below, and
 //! `sync::killed_at_any_moment…`.
 
@@ -75,8 +81,25 @@ async fn run_and_kill(
 }
 
 /// One further run converges, else the test fails naming the seed and the kill.
+/// `STAGESYNC_TORTURE_DEBUG=1`: also shows what `verify` found before that run.
 async fn one_run_converges(pair: &Pair, seed: u64, what: &str) {
-    let out = pair.run(&["sync"]).await;
+    let before = if std::env::var_os("STAGESYNC_TORTURE_DEBUG").is_some() {
+        let v = pair.run(&["verify"]).await;
+        String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr)
+    } else {
+        String::new()
+    };
+    let out = if before.is_empty() {
+        pair.run(&["sync"]).await
+    } else {
+        tokio::process::Command::new(super::common::stagesync_bin())
+            .args(["sync", "--config"])
+            .arg(&pair.config)
+            .env("RUST_LOG", "stagesync=debug,warn")
+            .output()
+            .await
+            .unwrap()
+    };
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(
         out.status.code(),
@@ -91,7 +114,7 @@ async fn one_run_converges(pair: &Pair, seed: u64, what: &str) {
     let dups = duplicates(&pair.dest.dump());
     assert!(
         verify.status.code() == Some(0) && diff.is_empty() && dups.is_empty(),
-        "STAGESYNC_SEED={seed}: after {what} and one sync:\nverify {:?}: {}\ndump differences:\n{}\nduplicates: {dups:?}\nthe sync said:\n{stderr}",
+        "STAGESYNC_SEED={seed}: after {what} and one sync:\nverify {:?}: {}\ndump differences:\n{}\nduplicates: {dups:?}\nthe sync said:\n{stderr}\n{before}",
         verify.status.code(),
         String::from_utf8_lossy(&verify.stderr),
         diff.join("\n"),
