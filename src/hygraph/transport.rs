@@ -208,6 +208,12 @@ impl Client {
         &self.inner.cfg.url
     }
 
+    /// How many times a failed request is retried (`max_retries`): also the budget of the
+    /// callers that retry a write after looking up whether its lost answer hid a success.
+    pub fn max_retries(&self) -> u32 {
+        self.inner.cfg.max_retries
+    }
+
     /// Counters since this client was created.
     pub fn stats(&self) -> RequestStats {
         self.inner.counters.snapshot()

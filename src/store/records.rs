@@ -207,4 +207,7 @@ pub enum PendingWrite {
     Upsert { key: String, value: String },
     /// An asset upload (a legacy form post or `createAsset(uploadUrl)`): the file url sent.
     Asset { url: String },
+    /// The carrier of a changed legacy asset file: a new asset uploaded from `url` whose handle
+    /// is then moved onto the entry's own asset, and which is then deleted.
+    Carrier { url: String },
 }

@@ -34,31 +34,17 @@ pub async fn sync_file(
         (Some(dest_id), false) => match system {
             AssetSystem::Legacy => {
                 // Upload the new file as a new asset, move its handle onto ours, drop the carrier.
-                // Not journaled: the entry already has its asset (a carrier left by a kill is
-                // not adopted; see the README's decisions).
+                // The carrier is journaled: a run interrupted before the swap leaves it in the
+                // destination, and the next run finds it by its bytes and finishes the swap.
+                super::journal::record_upload(store, model, source_id, url, true)?;
                 let carrier = match upload_new(dest, None, system, model, source_id, url).await? {
                     Ok(id) => id,
                     Err(e) => return Ok(Err(e)),
                 };
-                let handle_query = format!(
-                    "query StagesyncHandle($id: ID!) {{ a: {}(where: {{ id: $id }}, stage: DRAFT) {{ handle }} }}",
-                    super::super::model::default_singular(model)
-                );
-                let answer =
-                    graphql(dest, &handle_query, json!({ "id": carrier }), source_id).await?;
-                let Some(handle) = answer.pointer("/a/handle").and_then(Value::as_str) else {
-                    return Ok(Err("the uploaded file has no handle".into()));
-                };
-                let swap = format!(
-                    "mutation StagesyncSwap($id: ID!, $carrier: ID!, $handle: String!) {{ u: update{model}(where: {{ id: $id }}, data: {{ handle: $handle }}) {{ id }} d: delete{model}(where: {{ id: $carrier }}) {{ id }} }}"
-                );
-                graphql(
-                    dest,
-                    &swap,
-                    json!({ "id": dest_id, "carrier": carrier, "handle": handle }),
-                    source_id,
-                )
-                .await?;
+                super::apply::crash_point("carrier");
+                if let Err(e) = swap(dest, model, dest_id, &carrier, source_id).await? {
+                    return Ok(Err(e));
+                }
                 Ok(Ok(dest_id.clone()))
             }
             AssetSystem::UploadUrl => {
@@ -79,6 +65,36 @@ pub async fn sync_file(
     }
 }
 
+/// Moves the file of the legacy asset `carrier` onto the asset `dest_id` (its handle) and
+/// deletes the carrier, in one request. `Err`: the carrier has no handle.
+pub(super) async fn swap(
+    dest: &Client,
+    model: &str,
+    dest_id: &str,
+    carrier: &str,
+    source_id: &str,
+) -> Result<Result<(), String>, SyncError> {
+    let handle_query = format!(
+        "query StagesyncHandle($id: ID!) {{ a: {}(where: {{ id: $id }}, stage: DRAFT) {{ handle }} }}",
+        super::super::model::default_singular(model)
+    );
+    let answer = graphql(dest, &handle_query, json!({ "id": carrier }), source_id).await?;
+    let Some(handle) = answer.pointer("/a/handle").and_then(Value::as_str) else {
+        return Ok(Err("the uploaded file has no handle".into()));
+    };
+    let swap = format!(
+        "mutation StagesyncSwap($id: ID!, $carrier: ID!, $handle: String!) {{ u: update{model}(where: {{ id: $id }}, data: {{ handle: $handle }}) {{ id }} d: delete{model}(where: {{ id: $carrier }}) {{ id }} }}"
+    );
+    graphql(
+        dest,
+        &swap,
+        json!({ "id": dest_id, "carrier": carrier, "handle": handle }),
+        source_id,
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
 /// Uploads `url` as a new asset; `journal`: record the upload as a pending create first (see
 /// `journal`), so that a lost answer is adopted instead of uploaded twice.
 async fn upload_new(
@@ -90,7 +106,7 @@ async fn upload_new(
     url: &str,
 ) -> Result<Result<String, String>, SyncError> {
     if let Some(store) = journal {
-        super::journal::record_upload(store, model, source_id, url)?;
+        super::journal::record_upload(store, model, source_id, url, false)?;
     }
     match system {
         AssetSystem::Legacy => {
@@ -129,7 +145,8 @@ async fn upload_new(
     }
 }
 
-async fn wait_complete(
+/// Waits until the destination holds the file of the asset `id` (current asset system).
+pub(super) async fn wait_complete(
     dest: &Client,
     model: &str,
     id: &str,
@@ -174,7 +191,8 @@ async fn graphql(
 }
 
 /// [`graphql`] for a write that must not be sent twice: a `createAsset` retried after a lost
-/// answer would leave two assets (the upload is journaled, see `journal`: the next run adopts it).
+/// answer would leave two assets (the upload is journaled, see `journal`: the caller looks it
+/// up before sending it again).
 async fn send(
     dest: &Client,
     query: &str,

@@ -13,9 +13,19 @@
 //!   other source entry, for one whose canonical content hash (the engine's, without the fields
 //!   the edges phase writes) is the one that was sent, and adopts it;
 //! - **an asset upload** does the same with the file's bytes (blake3) as the content;
+//! - **the carrier of a changed legacy file** (a new asset uploaded from the new file, whose
+//!   handle is then moved onto the entry's asset before the carrier is deleted) is found the
+//!   same way, by its bytes, and the swap it was uploaded for is finished: left alone, it would
+//!   stay in the destination as an asset no source entry matches;
 //! - **an upsert** looks the entry up by the key value it sent: when the source renamed that key
 //!   since (a lost answer, then an edit of the `slug`), an upsert by the new value would create a
 //!   second entry; the entry found by the old value is adopted and updated by its id instead.
+//!
+//! **In the same run** ([`landed`]): a batch of creates or an upload whose answer is lost (a
+//! 5xx, a timeout after it was sent, a dropped answer) is not resent blindly either; the same
+//! lookup finds what landed, which is acknowledged as if answered, and only the rest is sent
+//! again — up to the destination's `max_retries` times, each send within `give_up_secs` — so
+//! faults cost retries, not runs.
 //!
 //! Adopted entries get their destination id and the stages the destination shows them in, and
 //! are then written by id like any known entry (their content, relations and publication).
@@ -104,20 +114,25 @@ pub(super) fn record(store: &Store, pending: &[Pending]) -> Result<(), SyncError
     Ok(())
 }
 
-/// Records one asset upload about to be sent.
+/// Records one asset upload about to be sent: of a new asset (`carrier` false), or of the
+/// carrier of a changed legacy file (see `assets::sync_file`).
 pub(super) fn record_upload(
     store: &Store,
     model: &str,
     source_id: &str,
     url: &str,
+    carrier: bool,
 ) -> Result<(), SyncError> {
+    let url = url.to_owned();
     record(
         store,
         &[Pending {
             model: model.to_owned(),
             source_id: source_id.to_owned(),
-            write: PendingWrite::Asset {
-                url: url.to_owned(),
+            write: if carrier {
+                PendingWrite::Carrier { url }
+            } else {
+                PendingWrite::Asset { url }
             },
         }],
     )
@@ -134,11 +149,16 @@ pub(super) fn forget(store: &Store, pending: &[Pending]) -> Result<(), SyncError
 }
 
 /// Drops the pending records whose entry has a destination id now (its acknowledgement is
-/// committed) or is no longer tracked.
+/// committed) or is no longer tracked; a carrier's, once its file is acknowledged.
 pub(super) fn settle(store: &Store) -> Result<(), SyncError> {
     let mut done = Vec::new();
-    for (model, id, _) in store.pending()? {
-        if store.node(&model, &id)?.is_none_or(|r| r.dest_id.is_some()) {
+    for (model, id, pending) in store.pending()? {
+        let settled = match (store.node(&model, &id)?, &pending.write) {
+            (None, _) => true,
+            (Some(r), PendingWrite::Carrier { url }) => r.acked.file.as_ref() == Some(url),
+            (Some(r), _) => r.dest_id.is_some(),
+        };
+        if settled {
             done.push((model, id));
         }
     }
@@ -198,6 +218,21 @@ pub(super) async fn resolve(
             let Some(mut record) = store.node(name, &id)? else {
                 continue;
             };
+            if let (true, Some(own)) = (a.carrier, record.dest_id.clone()) {
+                // A changed file's carrier, uploaded before an interruption: the swap it was
+                // uploaded for is finished now (its handle moved onto the entry's asset, the
+                // carrier deleted), instead of being left in the destination as an extra asset.
+                if let Err(message) = super::assets::swap(dest, name, &own, &a.id, &id).await? {
+                    tracing::warn!(model = %name, source_id = %id, carrier = %a.id, %message,
+                        "the carrier of a changed file could not be swapped in; the file is uploaded again");
+                    continue;
+                }
+                tracing::info!(model = %name, source_id = %id, carrier = %a.id,
+                    "the carrier of a changed file, left by an interrupted run, is swapped in");
+                record.acked.file = a.file;
+                commits.push((id, record));
+                continue;
+            }
             tracing::info!(model = %name, source_id = %id, dest_id = %a.id,
                 "a create whose answer was lost is adopted instead of being sent again");
             record.dest_id = Some(a.id);
@@ -226,12 +261,67 @@ pub(super) async fn resolve(
     Ok(adopted)
 }
 
+/// Same-run retry of a batch whose answer was lost: the destination ids of the creates among
+/// `ops` that landed all the same, found as [`resolve`] finds them (by their pending records:
+/// among the entries created since, unmapped, the one holding the content sent), keyed by
+/// (model, source id). Nothing is committed here: the caller acknowledges what was found as
+/// the creates' answers, and sends the rest again.
+pub(super) async fn landed(
+    dest: &Client,
+    prepared: &Prepared<'_>,
+    store: &Store,
+    ops: &[Op],
+) -> Result<HashMap<(String, String), String>, SyncError> {
+    let creates: HashSet<(&str, &str)> = ops
+        .iter()
+        .filter(|op| matches!(op.kind, OpKind::Create { .. }))
+        .map(|op| (op.model.as_str(), op.source_id.as_str()))
+        .collect();
+    let mut out = HashMap::new();
+    if creates.is_empty() {
+        return Ok(out);
+    }
+    let pending: Vec<(String, String, PendingCreate)> = store
+        .pending()?
+        .into_iter()
+        .filter(|(m, id, p)| {
+            creates.contains(&(m.as_str(), id.as_str()))
+                && matches!(p.write, PendingWrite::Create { .. })
+        })
+        .collect();
+    for shape in &prepared.shapes {
+        let name = &shape.model.name;
+        let mine: Vec<(&String, &PendingCreate)> = pending
+            .iter()
+            .filter(|(m, _, _)| m == name)
+            .map(|(_, id, p)| (id, p))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut mapped = HashSet::new();
+        for item in store.nodes_of(name) {
+            if let Some(d) = item?.1.dest_id {
+                mapped.insert(d);
+            }
+        }
+        for (id, a) in by_content(dest, prepared, shape, &mine, &mapped).await? {
+            tracing::info!(model = %name, source_id = %id, dest_id = %a.id,
+                "a create whose answer was lost had landed: adopted instead of being sent again");
+            out.insert((name.clone(), id), a.id);
+        }
+    }
+    Ok(out)
+}
+
 /// A destination entry adopted for a pending create.
 struct Adopted {
     id: String,
     stages: Vec<String>,
     locales: Vec<String>,
     file: Option<String>,
+    /// The carrier of a changed file (see [`PendingWrite::Carrier`]), not the entry itself.
+    carrier: bool,
 }
 
 /// A destination entry that may be the one a pending create made.
@@ -409,6 +499,7 @@ async fn by_old_key(
                         stages: stages_of(node),
                         locales: entry_locales,
                         file: None,
+                        carrier: false,
                     },
                 ));
             }
@@ -486,7 +577,7 @@ async fn by_content(
         let mut urls: Vec<String> = pending
             .iter()
             .filter_map(|(_, p)| match &p.write {
-                PendingWrite::Asset { url } => Some(url.clone()),
+                PendingWrite::Asset { url } | PendingWrite::Carrier { url } => Some(url.clone()),
                 _ => None,
             })
             .collect();
@@ -514,7 +605,7 @@ async fn by_content(
             PendingWrite::Create { content, skip } => versions[c]
                 .as_ref()
                 .is_some_and(|v| &v.content_hash_without(skip) == content),
-            PendingWrite::Asset { url } => {
+            PendingWrite::Asset { url } | PendingWrite::Carrier { url } => {
                 let sent: Option<Hash> = file_hash(Some(url));
                 sent.is_some() && sent == file_hash(nodes[c].get("url").and_then(Value::as_str))
             }
@@ -525,9 +616,10 @@ async fn by_content(
         .into_iter()
         .map(|(p, c)| {
             let file = match &pending[p].1.write {
-                PendingWrite::Asset { url } => Some(url.clone()),
+                PendingWrite::Asset { url } | PendingWrite::Carrier { url } => Some(url.clone()),
                 _ => None,
             };
+            let carrier = matches!(pending[p].1.write, PendingWrite::Carrier { .. });
             (
                 pending[p].0.clone(),
                 Adopted {
@@ -538,6 +630,7 @@ async fn by_content(
                         .map(|v| v.locales.keys().cloned().collect())
                         .unwrap_or_default(),
                     file,
+                    carrier,
                 },
             )
         })

@@ -180,6 +180,22 @@ impl SyncError {
         )
     }
 
+    /// A write failed in a way that may hide its having been applied — a 5xx, a timeout after
+    /// it was sent, a dropped or garbled answer — and the endpoint is not given up on: a
+    /// journaled write looks up whether it landed before it is sent again (see `journal`).
+    pub(crate) fn answer_lost(&self) -> bool {
+        match self {
+            SyncError::Client { source, .. } => {
+                source.write_may_have_applied()
+                    && !matches!(
+                        **source,
+                        ClientError::GaveUp { .. } | ClientError::HttpStatus { .. }
+                    )
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn client(endpoint: impl Into<String>, source: ClientError) -> SyncError {
         SyncError::Client {
             endpoint: endpoint.into(),

@@ -107,7 +107,8 @@ pub struct UpsertHooks<'a> {
 pub type AnswerHash<'a> = &'a UpsertHooks<'a>;
 
 impl Op {
-    fn idempotent(&self) -> bool {
+    /// Whether sending it twice leaves what sending it once does (a create does not).
+    pub(super) fn idempotent(&self) -> bool {
         !matches!(self.kind, OpKind::Create { .. })
     }
 

@@ -501,6 +501,142 @@ async fn initial_sync_with_forty_percent_faults_on_both_sides_completes_in_one_r
     initial_sync_completes_in_one_run_under_faults(0.4, 6).await;
 }
 
+/// The conference model on `system`'s assets (`legacy` or `upload-url`).
+fn conference_on(system: &str) -> stagesync::model::ContentModel {
+    let path = super::common::project_fixture("conference.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("system = \"legacy\""), "{text}");
+    let text = text.replace("system = \"legacy\"", &format!("system = \"{system}\""));
+    stagesync::model::from_model_file(&text, "conference.toml").expect("the conference model")
+}
+
+/// The same with the writes that cannot be sent twice blindly: speakers matched by `id` (so
+/// created by `createSpeaker`, as a model without a unique field is) and asset uploads of
+/// `system`. A create or an upload whose answer is lost (a 5xx after it was applied, a
+/// dropped answer) is looked up — among the entries created since its pending record, by
+/// content or file bytes — and adopted if it landed, sent again if not, in the same run.
+/// One write at a time, so that a fault seed meets the same faults in the same order.
+async fn journaled_initial_sync_completes_in_one_run_under_faults(
+    rate: f64,
+    seed_value: u64,
+    system: &str,
+) {
+    let seed_value = std::env::var("STAGESYNC_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(seed_value);
+    let content = conference_on(system);
+    let plain = Pair::start(content.clone()).await;
+    let mut spec = ProjectSpec::new(120);
+    spec.assets = 8;
+    let _files = plain.seed_source(spec).await;
+    let faults = FaultSpec::parse(&format!(
+        "rate={rate},seed={seed_value},kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50"
+    ))
+    .unwrap();
+    let mut source = options(&content, SOURCE_TOKEN);
+    source.seed = Some(plain.source.dump());
+    source.faults = Some(faults.clone());
+    let mut dest = options(&content, DEST_TOKEN);
+    dest.faults = Some(faults);
+    let pair = Pair::start_with(
+        content,
+        source,
+        dest,
+        "[batch]\nconcurrency = 1\nmax_mutations = 8\n[identity]\nSpeaker = \"id\"",
+        500,
+    )
+    .await;
+    with_default_retries(&pair);
+
+    let out = pair.run(&["sync", "--json"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "one run completes ({system} assets, fault seed {seed_value}):\n{err}"
+    );
+    let (source_faults, dest_faults) = fault_counts(&pair);
+    eprintln!("{system}, rate {rate}, fault seed {seed_value}: source faults {source_faults}, destination faults {dest_faults}");
+    let writes = super::harness::writes(&pair);
+    assert!(
+        writes.get("createSpeaker").is_some_and(|n| *n > 0),
+        "speakers are created, not upserted: {writes:?}"
+    );
+    // Faults are drawn per request (reads run concurrently, so not always in the same order):
+    // which journaled writes lose their answers varies; at these rates some always do.
+    let creates = err
+        .matches("a create whose answer was lost had landed")
+        .count()
+        + err
+            .matches("writes whose answer was lost did not land")
+            .count();
+    let uploads = err.matches("an asset upload's answer was lost").count();
+    eprintln!(
+        "journaled writes whose answers were lost: {creates} create batches, {uploads} uploads"
+    );
+    assert!(
+        creates + uploads > 0,
+        "no journaled write lost its answer with this seed:\n{err}"
+    );
+    let dump = pair.dest.dump();
+    assert!(duplicates(&dump).is_empty(), "{:?}", duplicates(&dump));
+    let assets = dump["models"]["Asset"].as_array().map_or(0, Vec::len);
+    assert_eq!(assets, 8, "one asset per source asset");
+    pair.verify_passes().await;
+    assert_eq!(
+        asset_files(&pair.source, SOURCE_TOKEN).await,
+        asset_files(&pair.dest, DEST_TOKEN).await,
+        "the same files on both sides, each once"
+    );
+    if system == "legacy" {
+        // (An upload-url asset's `fileName` comes from the URL it was fetched from, so the
+        // destination's differ: a known gap, see `fields.rs`. `verify` compares the rest.)
+        super::harness::assert_same_content(&pair);
+    }
+}
+
+/// The blake3 of every asset's file bytes, sorted.
+async fn asset_files(emulator: &stagesync::emulator::Emulator, token: &str) -> Vec<String> {
+    let client = super::harness::client(emulator, token, "side");
+    let data = super::harness::gql(
+        &client,
+        "{ assets(first: 100, stage: DRAFT) { url } }",
+        json!({}),
+    )
+    .await;
+    let mut out = Vec::new();
+    for a in data["assets"].as_array().unwrap() {
+        let bytes = client.get_bytes(a["url"].as_str().unwrap()).await.unwrap();
+        out.push(blake3::hash(&bytes).to_hex().to_string());
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_of_creates_and_legacy_uploads_at_twenty_percent_faults_completes_in_one_run()
+{
+    journaled_initial_sync_completes_in_one_run_under_faults(0.2, 5, "legacy").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_of_creates_and_legacy_uploads_at_forty_percent_faults_completes_in_one_run() {
+    journaled_initial_sync_completes_in_one_run_under_faults(0.4, 6, "legacy").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_of_creates_and_upload_url_assets_at_twenty_percent_faults_completes_in_one_run(
+) {
+    journaled_initial_sync_completes_in_one_run_under_faults(0.2, 5, "upload-url").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_of_creates_and_upload_url_assets_at_forty_percent_faults_completes_in_one_run(
+) {
+    journaled_initial_sync_completes_in_one_run_under_faults(0.4, 6, "upload-url").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_gives_up_on_an_endpoint_that_never_answers_naming_it() {
     let silent = super::transport::silent_server().await;

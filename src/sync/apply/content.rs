@@ -161,17 +161,43 @@ impl Engine<'_> {
                 }
             }
         }
-        let dest_id = match assets::sync_file(
-            self.dest,
-            self.store,
-            system,
-            &shape.model.name,
-            &w.id,
-            &record,
-            version,
-        )
-        .await?
-        {
+        let mut tries = 0;
+        let synced = loop {
+            let result = assets::sync_file(
+                self.dest,
+                self.store,
+                system,
+                &shape.model.name,
+                &w.id,
+                &record,
+                version,
+            )
+            .await;
+            match result {
+                Err(e) if e.answer_lost() && tries < self.dest.max_retries() => {
+                    // An upload whose answer was lost may have landed: the journal's lookup (by
+                    // the file's bytes, among the assets created since it was recorded) adopts
+                    // it, or finishes a carrier's swap; what did not land is uploaded again.
+                    tries += 1;
+                    tracing::info!(model = %shape.model.name, source_id = %w.id, error = %e,
+                        "an asset upload's answer was lost: looking it up before sending it again");
+                    journal::resolve(self.dest, prepared, self.store).await?;
+                    if let Some(now) = self.store.node(&shape.model.name, &w.id)? {
+                        if let (None, Some(adopted)) = (&record.dest_id, &now.dest_id) {
+                            self.record.models[w.model].created += 1;
+                            if system == crate::model::AssetSystem::UploadUrl {
+                                // Its answer was lost before the wait for its file: wait now.
+                                assets::wait_complete(self.dest, &shape.model.name, adopted, &w.id)
+                                    .await?;
+                            }
+                        }
+                        record = now;
+                    }
+                }
+                other => break other?,
+            }
+        };
+        let dest_id = match synced {
             Ok(dest_id) => {
                 super::crash_point("upload");
                 dest_id

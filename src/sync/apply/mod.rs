@@ -29,8 +29,9 @@ const WORK_CHUNK: usize = 2_000;
 
 /// Fault injection for the crash tests: `STAGESYNC_CRASH_AT=<phase>:<n>` aborts the process
 /// when the n-th batch of that phase was acknowledged by the destination but not yet committed
-/// to the store — the hardest moment to die at. Phase `upload`: the n-th asset file written.
-fn crash_point(phase: &str) {
+/// to the store — the hardest moment to die at. Phase `upload`: the n-th asset file written;
+/// `carrier`: the n-th carrier of a changed legacy file uploaded, before its swap.
+pub(super) fn crash_point(phase: &str) {
     use std::sync::atomic::{AtomicU64, Ordering};
     static HITS: AtomicU64 = AtomicU64::new(0);
     let Ok(spec) = std::env::var("STAGESYNC_CRASH_AT") else {
@@ -133,42 +134,54 @@ impl Engine<'_> {
         let answer_hash: AnswerHash<'_> = &hooks;
         let mut stream = futures::stream::iter(groups)
             .take_while(move |_| futures::future::ready(!*cancel.borrow()))
-            .map(|batch| execute(dest, batch, answer_hash))
+            .map(|batch| {
+                // A batch holding creates is kept: if its answer is lost, what landed of it is
+                // looked up and the rest sent again (see `retry_lost`).
+                let kept = batch
+                    .iter()
+                    .any(|op| !op.idempotent())
+                    .then(|| batch.clone());
+                async move { (kept, execute(dest, batch, answer_hash).await) }
+            })
             .buffer_unordered(self.config.batch.concurrency);
         let mut first_error = None;
-        while let Some(result) = stream.next().await {
-            let outcomes = match result {
-                Ok(o) => o,
-                Err(e) => {
+        let mut lost = Vec::new();
+        while let Some((kept, result)) = stream.next().await {
+            let outcomes = match (result, kept) {
+                (Ok(o), _) => o,
+                (Err(e), Some(batch)) if e.answer_lost() => {
+                    // Looked up once every batch in flight is committed, so that the lookup
+                    // knows every entry this run created.
+                    lost.push(batch);
+                    continue;
+                }
+                (Err(e), _) => {
                     // Let the batches in flight finish and commit before failing.
                     first_error.get_or_insert(e);
                     continue;
                 }
             };
             crash_point(phase);
-            let mut commits = Vec::new();
-            for (op, outcome) in &outcomes {
-                let m = model_of[&(op.model.clone(), op.source_id.clone())];
-                if let Outcome::Failed(message) = outcome {
-                    self.fail(m, &op.source_id, phase, message.clone());
-                }
-                if let Some(record) = on_done(self, m, op, outcome)? {
-                    commits.push((op.model.clone(), op.source_id.clone(), record));
-                }
+            self.commit_outcomes(phase, outcomes, &mut on_done, &model_of, &progress)?;
+        }
+        drop(stream);
+        for batch in lost {
+            if first_error.is_some() || self.cancelled() {
+                break;
             }
-            let refs: Vec<(&str, &str, &NodeRecord)> = commits
-                .iter()
-                .map(|(m, id, r)| (m.as_str(), id.as_str(), r))
-                .collect();
-            self.store.commit_acks(&refs)?;
-            self.record.destination.mutations += outcomes.len() as u64;
-            self.checkpoint.batches_acked += 1;
-            self.checkpoint.writes_pending = self
-                .checkpoint
-                .writes_pending
-                .saturating_sub(outcomes.len() as u64);
-            self.save_checkpoint()?;
-            progress.inc(outcomes.len() as u64);
+            if let Err(e) = self
+                .retry_lost(
+                    phase,
+                    batch,
+                    answer_hash,
+                    &mut on_done,
+                    &model_of,
+                    &progress,
+                )
+                .await
+            {
+                first_error = Some(e);
+            }
         }
         progress.finish();
         tracing::debug!(phase, writes = total, "batches done");
@@ -183,6 +196,104 @@ impl Engine<'_> {
             return Err(SyncError::Cancelled);
         }
         Ok(())
+    }
+
+    /// Commits the outcomes of one acknowledged batch: `on_done`'s record for each, then the
+    /// checkpoint.
+    fn commit_outcomes(
+        &mut self,
+        phase: &str,
+        outcomes: Vec<(Op, Outcome)>,
+        on_done: &mut impl FnMut(
+            &mut Self,
+            usize,
+            &Op,
+            &Outcome,
+        ) -> Result<Option<NodeRecord>, SyncError>,
+        model_of: &BTreeMap<(String, String), usize>,
+        progress: &Progress,
+    ) -> Result<(), SyncError> {
+        let mut commits = Vec::new();
+        for (op, outcome) in &outcomes {
+            let m = model_of[&(op.model.clone(), op.source_id.clone())];
+            if let Outcome::Failed(message) = outcome {
+                self.fail(m, &op.source_id, phase, message.clone());
+            }
+            if let Some(record) = on_done(self, m, op, outcome)? {
+                commits.push((op.model.clone(), op.source_id.clone(), record));
+            }
+        }
+        let refs: Vec<(&str, &str, &NodeRecord)> = commits
+            .iter()
+            .map(|(m, id, r)| (m.as_str(), id.as_str(), r))
+            .collect();
+        self.store.commit_acks(&refs)?;
+        self.record.destination.mutations += outcomes.len() as u64;
+        self.checkpoint.batches_acked += 1;
+        self.checkpoint.writes_pending = self
+            .checkpoint
+            .writes_pending
+            .saturating_sub(outcomes.len() as u64);
+        self.save_checkpoint()?;
+        progress.inc(outcomes.len() as u64);
+        Ok(())
+    }
+
+    /// A batch holding creates whose answer was lost (a 5xx, a timeout, a dropped answer): the
+    /// creates that landed all the same are found by their pending records (see
+    /// `journal::landed`) and acknowledged as if answered; the rest of the batch — creates that
+    /// did not land, and its idempotent writes — is sent again. At most the destination's
+    /// `max_retries` times, each send bounded by its `give_up_secs` as any request is.
+    async fn retry_lost(
+        &mut self,
+        phase: &str,
+        mut batch: Vec<Op>,
+        answer_hash: AnswerHash<'_>,
+        on_done: &mut impl FnMut(
+            &mut Self,
+            usize,
+            &Op,
+            &Outcome,
+        ) -> Result<Option<NodeRecord>, SyncError>,
+        model_of: &BTreeMap<(String, String), usize>,
+        progress: &Progress,
+    ) -> Result<(), SyncError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let found =
+                super::journal::landed(self.dest, self.prepared, self.store, &batch).await?;
+            let (landed, rest): (Vec<Op>, Vec<Op>) = batch.into_iter().partition(|op| {
+                !op.idempotent() && found.contains_key(&(op.model.clone(), op.source_id.clone()))
+            });
+            if !landed.is_empty() {
+                let outcomes = landed
+                    .into_iter()
+                    .map(|op| {
+                        let id = found[&(op.model.clone(), op.source_id.clone())].clone();
+                        (op, Outcome::Done(Some(id)))
+                    })
+                    .collect();
+                self.commit_outcomes(phase, outcomes, on_done, model_of, progress)?;
+            }
+            if rest.is_empty() {
+                return Ok(());
+            }
+            tracing::info!(
+                phase,
+                writes = rest.len(),
+                attempt = tries,
+                "writes whose answer was lost did not land: sending them again"
+            );
+            match execute(self.dest, rest.clone(), answer_hash).await {
+                Ok(outcomes) => {
+                    crash_point(phase);
+                    return self.commit_outcomes(phase, outcomes, on_done, model_of, progress);
+                }
+                Err(e) if e.answer_lost() && tries < self.dest.max_retries() => batch = rest,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The synced entries (model, source id) whose own relations link to one of `entries` in
