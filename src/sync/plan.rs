@@ -223,6 +223,42 @@ pub(super) fn plan_publication(
     }
 }
 
+/// A round writes a stage's version into the destination's draft and publishes it. Where
+/// that version holds a target of a relation whose targets have one owner (`single_owner`:
+/// such fields of the entry's model) that the entry's own draft no longer holds, the target
+/// has moved to another owner's draft, and that owner's draft write in the same run takes it
+/// from this entry's destination draft. The round then writes its relations even though the
+/// destination's draft was acknowledged with them (after the draft writes: see
+/// `apply_edges`), so the published version keeps the target.
+pub(super) fn rewrite_rounds_holding_moved_targets(
+    w: &mut Work,
+    entry: &Entry,
+    single_owner: &[&str],
+) {
+    let moved = |stage: &str| {
+        entry.stages.get(stage).is_some_and(|v| {
+            single_owner.iter().any(|f| {
+                v.edges.get(*f).is_some_and(|targets| {
+                    targets
+                        .iter()
+                        .any(|t| !entry.draft.edges.get(*f).is_some_and(|d| d.contains(t)))
+                })
+            })
+        })
+    };
+    // The first round runs inline: its stage is the first it publishes to.
+    if w.drafts && w.edges.is_none() {
+        if let Some(stage) = w.publish.first().filter(|s| moved(s)).cloned() {
+            w.edges = Some(Sel::Stage(stage));
+        }
+    }
+    for round in w.rounds.iter_mut().filter(|r| !r.edges) {
+        if let Sel::Stage(stage) = &round.sel {
+            round.edges = moved(stage);
+        }
+    }
+}
+
 /// What a run will write: per model, the counts of a dry run's report (the columns a run
 /// reports, see `render::COUNT_COLUMNS`) and, with `--explain`, why each entry is written or
 /// deleted. Data only: `commands` renders it as a table or as JSON.

@@ -8,7 +8,7 @@ use tracing::info;
 
 use super::canonical::{changed_fields, Entry};
 use super::engine::Engine;
-use super::plan::{plan_entry, Work};
+use super::plan::{plan_entry, rewrite_rounds_holding_moved_targets, Work};
 use super::progress::Progress;
 use super::SyncError;
 use crate::store::RunMode;
@@ -20,6 +20,20 @@ impl Engine<'_> {
     ) -> Result<(Vec<Work>, HashSet<String>), SyncError> {
         let shape = &self.prepared.shapes[m];
         let name = shape.model.name.clone();
+        // Relations whose targets have one owner (see `rewrite_rounds_holding_moved_targets`).
+        let single_owner: Vec<&str> = shape
+            .owned
+            .iter()
+            .filter(|f| {
+                f.relation().is_some_and(|r| {
+                    matches!(
+                        r.cardinality,
+                        crate::model::Cardinality::OneToMany | crate::model::Cardinality::OneToOne
+                    )
+                })
+            })
+            .map(|f| f.name.as_str())
+            .collect();
         // A repair's acknowledgements come from the destination itself: nothing to redo blindly.
         let full = self.opts.full
             || (self.prepared.full_models.contains(&name) && self.opts.mode != RunMode::Repair);
@@ -105,7 +119,7 @@ impl Engine<'_> {
                 record.seen_raw = Some(digest);
                 seen.insert(entry.id.clone());
                 self.record.models[m].read += 1;
-                if let Some(w) = plan_entry(
+                if let Some(mut w) = plan_entry(
                     m,
                     entry,
                     &hashes,
@@ -114,6 +128,7 @@ impl Engine<'_> {
                     explain,
                     &self.prepared.stages,
                 ) {
+                    rewrite_rounds_holding_moved_targets(&mut w, entry, &single_owner);
                     work.push(w);
                 } else {
                     self.record.models[m].unchanged += 1;

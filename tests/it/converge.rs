@@ -662,3 +662,88 @@ async fn after_a_lost_state_directory_every_later_sync_succeeds() {
     assert!(duplicates(&pair.dest.dump()).is_empty());
     super::harness::assert_same_content(&pair);
 }
+
+/// In one run, an event moved to another conference in the draft while its old conference's
+/// published version (which still holds it) changed. The old conference's round writes its
+/// published version into the draft and publishes it; the new conference's draft write takes
+/// the event (an event has one conference). Whichever is written last holds the event, so the
+/// round must come after the draft writes, or the published conference loses the event.
+/// Both id orders are set up, since writes of one batch run in order. (Found by the kill
+/// torture, `STAGESYNC_SEED=1795930851291688303 STAGESYNC_KILLS=50`, attempt 89, and by the
+/// long converge run: seed 1795930846906820386, step 321 of 1000.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_moved_in_the_draft_stays_in_its_old_conferences_new_published_version() {
+    let pair = Pair::start(conference()).await;
+    let create_conference = |slug: &str| {
+        format!(
+            r#"c: createConference(data: {{ slug: "{slug}", name: "{slug}", year: 2026 }}) {{ id }}"#
+        )
+    };
+    // Created in this order: ids grow, so `old-1` sorts before `new-1`, and `new-2` before
+    // `old-2`.
+    let mut ids = std::collections::BTreeMap::new();
+    for slug in ["old-1", "new-1", "new-2", "old-2"] {
+        let data = pair
+            .source_gql(
+                &format!("mutation {{ {} }}", create_conference(slug)),
+                json!({}),
+            )
+            .await;
+        ids.insert(slug, data["c"]["id"].as_str().unwrap().to_owned());
+    }
+    for n in ["1", "2"] {
+        let (old, new) = (&ids[&*format!("old-{n}")], &ids[&*format!("new-{n}")]);
+        pair.source_gql(
+            &format!(
+                r#"mutation {{
+                  e: createEvent(data: {{ slug: "event-{n}", title: "Event {n}", conference: {{ connect: {{ id: "{old}" }} }} }}) {{ id }}
+                }}"#
+            ),
+            json!({}),
+        )
+        .await;
+        pair.source_gql(
+            &format!(
+                r#"mutation {{
+                  a: publishEvent(where: {{ slug: "event-{n}" }}, to: [PUBLISHED]) {{ id }}
+                  b: publishConference(where: {{ id: "{old}" }}, to: [PUBLISHED]) {{ id }}
+                  c: publishConference(where: {{ id: "{new}" }}, to: [PUBLISHED]) {{ id }}
+                }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    }
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    for n in ["1", "2"] {
+        let (old, new) = (&ids[&*format!("old-{n}")], &ids[&*format!("new-{n}")]);
+        // The old conference's published version changes (still holding the event), then the
+        // event moves to the new conference in the draft only.
+        pair.source_gql(
+            &format!(
+                r#"mutation {{
+                  a: updateConference(where: {{ id: "{old}" }}, data: {{ year: 2027 }}) {{ id }}
+                  b: publishConference(where: {{ id: "{old}" }}, to: [PUBLISHED]) {{ id }}
+                  c: updateEvent(where: {{ slug: "event-{n}" }}, data: {{ conference: {{ connect: {{ id: "{new}" }} }} }}) {{ id }}
+                }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    }
+    let published = pair
+        .source_gql(
+            r#"{ conferences(stage: PUBLISHED, where: { slug_starts_with: "old" }) { slug year events { slug } } }"#,
+            json!({}),
+        )
+        .await;
+    for c in published["conferences"].as_array().unwrap() {
+        assert_eq!(c["year"], 2027, "{published}");
+        assert_eq!(c["events"].as_array().unwrap().len(), 1, "{published}");
+    }
+    pair.ok(&["sync"]).await;
+    pair.verify_passes().await;
+    super::harness::assert_same_content(&pair);
+    pair.sync_expecting(&[]).await;
+}

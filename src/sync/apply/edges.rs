@@ -18,15 +18,30 @@ impl Engine<'_> {
         work: &[Work],
         drafts: bool,
     ) -> Result<(), SyncError> {
-        for chunk in work.chunks(WORK_CHUNK) {
-            self.apply_edges_chunk(chunk, drafts).await?;
+        // Draft versions first, then the versions the first rounds publish. Both can hold a
+        // target of a relation whose targets have one owner (an event moved to another
+        // conference in the draft, still in its old one's published version): whichever is
+        // written last holds it. The round's version must, until it is published; the draft
+        // owner gets it back afterwards (`restore_taken`). Batches run concurrently, so the
+        // two are separate passes.
+        let passes: &[bool] = if drafts { &[false] } else { &[false, true] };
+        for &rounds in passes {
+            for chunk in work.chunks(WORK_CHUNK) {
+                self.apply_edges_chunk(chunk, drafts, rounds).await?;
+            }
         }
         Ok(())
     }
 
     /// Relation edges of each entry that needs them (`drafts`: the newer-draft pass after
-    /// publication, content and edges together).
-    async fn apply_edges_chunk(&mut self, work: &[Work], drafts: bool) -> Result<(), SyncError> {
+    /// publication, content and edges together; else `rounds`: the entries whose edges come
+    /// from a non-draft stage's version, or those whose edges come from the draft).
+    async fn apply_edges_chunk(
+        &mut self,
+        work: &[Work],
+        drafts: bool,
+        rounds: bool,
+    ) -> Result<(), SyncError> {
         let default_locale = self.prepared.default_locale.clone();
         let mut ops = Vec::new();
         for w in work {
@@ -37,8 +52,8 @@ impl Engine<'_> {
                 Sel::Draft
             } else {
                 match &w.edges {
-                    Some(sel) => sel.clone(),
-                    None => continue,
+                    Some(sel) if matches!(sel, Sel::Stage(_)) == rounds => sel.clone(),
+                    _ => continue,
                 }
             };
             let shape = &self.prepared.shapes[w.model];
