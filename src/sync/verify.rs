@@ -559,7 +559,7 @@ fn compare(
             report(
                 Part::Edges,
                 format!(
-                    "rich text {k}: source {} destination {}",
+                    "{k} (rich text or relations inside components): source {} destination {}",
                     short(ast),
                     mapped
                         .as_ref()
