@@ -415,13 +415,26 @@ async fn a_union_mixing_models_and_components_is_skipped_not_refused() {
     assert!(diff.is_empty(), "{}", diff.join("\n"));
 }
 
-/// A published page whose component links an article that is not published: the PUBLISHED
-/// read shows no target. Publishing the article in the source changes what the page's published
+/// A published page (with a newer draft) whose component links an article that is not
+/// published: the PUBLISHED read shows no target, and the destination's published version is
+/// written that way. Publishing the article in the source changes what the page's published
 /// component shows without any write to the page; the next sync rewrites it (the check of
 /// published relations alone would not see a component's targets).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_a_target_shows_in_the_published_component() {
     let pair = Pair::start(model()).await;
+    let a0 = pair
+        .source_gql(
+            "mutation { createArticle(data: { slug: \"a0\", title: \"A0\" }) { id } }",
+            json!({}),
+        )
+        .await["createArticle"]["id"]
+        .clone();
+    pair.source_gql(
+        "mutation { publishArticle(where: { slug: \"a0\" }, to: PUBLISHED) { id } }",
+        json!({}),
+    )
+    .await;
     let a1 = pair
         .source_gql(
             "mutation { createArticle(data: { slug: \"a1\", title: \"A1\" }) { id } }",
@@ -430,12 +443,19 @@ async fn publishing_a_target_shows_in_the_published_component() {
         .await["createArticle"]["id"]
         .clone();
     pair.source_gql(
-        "mutation($a1: ID!) { createPage(data: { slug: \"p\", blocks: { create: [{ Quote: { text: \"q\" } }] }, hero: { create: { links: { create: { articles: { connect: [{ id: $a1 }] }, featured: { connect: { id: $a1 } } } } } } }) { id } }",
-        json!({ "a1": a1 }),
+        "mutation($a0: ID!, $a1: ID!) { createPage(data: { slug: \"p\", blocks: { create: [{ Quote: { text: \"q\" } }] }, hero: { create: { links: { create: { articles: { connect: [{ id: $a0 }, { id: $a1 }] }, featured: { connect: { id: $a1 } } } } } } }) { id } }",
+        json!({ "a0": a0, "a1": a1 }),
     )
     .await;
     pair.source_gql(
         "mutation { publishPage(where: { slug: \"p\" }, to: PUBLISHED) { id } }",
+        json!({}),
+    )
+    .await;
+    // A newer draft: the destination's published version is written from the source's, whose
+    // component shows no target yet.
+    pair.source_gql(
+        "mutation { updatePage(where: { slug: \"p\" }, data: { title: \"newer\" }) { id } }",
         json!({}),
     )
     .await;
@@ -445,7 +465,7 @@ async fn publishing_a_target_shows_in_the_published_component() {
     let published = "{ page(where: { slug: \"p\" }, stage: PUBLISHED) { hero { links { articles { slug } featured { slug } } } } }";
     assert_eq!(
         pair.dest_gql(published, json!({})).await["page"]["hero"]["links"],
-        json!({ "articles": [], "featured": null })
+        json!({ "articles": [{ "slug": "a0" }], "featured": null })
     );
 
     pair.source_gql(
@@ -458,7 +478,7 @@ async fn publishing_a_target_shows_in_the_published_component() {
     assert_same_content(&pair);
     assert_eq!(
         pair.dest_gql(published, json!({})).await["page"]["hero"]["links"],
-        json!({ "articles": [{ "slug": "a1" }], "featured": { "slug": "a1" } })
+        json!({ "articles": [{ "slug": "a0" }, { "slug": "a1" }], "featured": { "slug": "a1" } })
     );
     pair.dest.reset_stats();
     pair.ok(&["sync"]).await;
