@@ -7,7 +7,10 @@
 //! Required relations are connected in the create: models are created in dependency order of
 //! their required relations (a cycle is an error naming its fields), and every entry of a
 //! required relation's target model is published, so a published entry never points at an
-//! unpublished required target. Relations inside components are left empty.
+//! unpublished required target. Relations inside components (at any depth) are connected in
+//! the create of the entry holding the component, to assets and to entries of the models created
+//! before it (the creation order puts assets first); the targets of required relations inside
+//! components are all published too.
 
 use std::collections::BTreeMap;
 
@@ -100,7 +103,7 @@ pub fn value_for(
     locale: &str,
 ) -> Value {
     if let FieldKind::Component { .. } = &field.kind {
-        return component_input(content, field, i, v, 0);
+        return component_input(content, field, i, v, 0, None);
     }
     let one = |k: usize| -> Value {
         match &field.kind {
@@ -234,6 +237,7 @@ fn component_input(
     i: usize,
     v: usize,
     depth: usize,
+    project: Option<&Project>,
 ) -> Value {
     let FieldKind::Component { targets, union } = &field.kind else {
         return Value::Null;
@@ -243,7 +247,7 @@ fn component_input(
     }
     let item = |k: usize| -> Value {
         let name = &targets[(i + k) % targets.len()];
-        let data = component_data(content, name, i * 10 + k, v, depth);
+        let data = component_data(content, name, i * 10 + k, v, depth, project);
         if union.is_some() {
             json!({ name.as_str(): data })
         } else {
@@ -257,7 +261,16 @@ fn component_input(
     }
 }
 
-fn component_data(content: &ContentModel, name: &str, i: usize, v: usize, depth: usize) -> Value {
+/// `project`: the entries created so far, which relations inside the component connect (`None`:
+/// relations left empty).
+fn component_data(
+    content: &ContentModel,
+    name: &str,
+    i: usize,
+    v: usize,
+    depth: usize,
+    project: Option<&Project>,
+) -> Value {
     let mut data = Map::new();
     let Some(component) = content.component(name) else {
         return Value::Object(data);
@@ -265,10 +278,33 @@ fn component_data(content: &ContentModel, name: &str, i: usize, v: usize, depth:
     let mut others: BTreeMap<&String, Map<String, Value>> = BTreeMap::new();
     for f in component.fields.iter().filter(|f| f.is_writable()) {
         match &f.kind {
-            FieldKind::Relation(_) => continue,
+            FieldKind::Relation(_) => {
+                let connect = project.and_then(|p| {
+                    let targets: Vec<Value> = (0..if f.list { 2 } else { 1 })
+                        .filter_map(|k| target_for(f, p, i + k * 3, None))
+                        .fold(Vec::new(), |mut acc, t| {
+                            if !acc.contains(&t) {
+                                acc.push(t);
+                            }
+                            acc
+                        });
+                    match (f.list, targets.is_empty()) {
+                        (_, true) => None,
+                        (true, false) => Some(json!({ "connect": targets })),
+                        (false, false) => Some(json!({ "connect": targets[0] })),
+                    }
+                });
+                if let Some(c) = connect {
+                    data.insert(f.name.clone(), c);
+                }
+                continue;
+            }
             FieldKind::Component { .. } if depth >= 2 && !f.required => continue,
             FieldKind::Component { .. } => {
-                data.insert(f.name.clone(), component_input(content, f, i, v, depth + 1));
+                data.insert(
+                    f.name.clone(),
+                    component_input(content, f, i, v, depth + 1, project),
+                );
                 continue;
             }
             _ => {}
@@ -533,6 +569,17 @@ pub async fn seed(
                 .iter()
                 .map(|i| {
                     let mut data = entry_data(content, shape, *i, 0, true);
+                    // Components with relations connect the entries created so far.
+                    for f in shape
+                        .plain
+                        .iter()
+                        .filter(|f| matches!(f.kind, FieldKind::Component { .. }))
+                    {
+                        let input = component_input(content, f, *i, 0, 0, Some(&project));
+                        if !input.is_null() {
+                            data[f.name.as_str()] = input;
+                        }
+                    }
                     // Required relations are connected in the create: their targets exist.
                     for f in required_relations(shape.model) {
                         if let Some(t) = target_for(f, &project, *i, None) {
@@ -630,6 +677,13 @@ pub async fn seed(
         .models
         .iter()
         .flat_map(required_relations)
+        .chain(
+            content
+                .components
+                .iter()
+                .flat_map(|c| &c.fields)
+                .filter(|f| f.required && f.relation().is_some()),
+        )
         .filter_map(Field::relation)
         .flat_map(|r| r.targets.iter().map(String::as_str))
         .collect();

@@ -5,20 +5,37 @@
 //!
 //! A stored component is a JSON object: `__typename`, its own `id`, its fields (localized ones in
 //! the default locale), and `localizations: { <locale>: { field: value } }` for other locales.
-//! Relation fields inside components are stored as given (the emulator does not resolve them).
+//!
+//! A relation field inside a component takes Hygraph's inline relation inputs: `connect` (a
+//! `WhereUniqueInput`, keyed by member type for a union) in a component's create input;
+//! `connect`, `disconnect` and, for lists, `set` (and `connect` with `position`) in its update
+//! input. Each target must exist in the draft stage, as a top-level connect requires. The
+//! component stores references, `{"nodeType": "Asset", "nodeId": "..."}` (the form rich text
+//! references take, see `model::rich_text`; a list for a list field), and reads resolve them in
+//! the stage read (see `views`). Nested `create`/`update`/`upsert`/`delete` of a target entry
+//! through a component are answered with a clear error: the emulator does not implement them.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use crate::model::{ContentModel, Field, FieldKind};
+use crate::model::{ContentModel, Field, FieldKind, Relation};
 
 use super::scalars::scalar_value;
 
 /// Key of the other locales' values inside a stored component.
 pub(crate) const LOCALIZATIONS: &str = "localizations";
 
+/// What component writes need from the store: new component ids, and the target entry a
+/// relation input designates.
+pub(crate) trait Host {
+    fn new_id(&mut self) -> String;
+    /// `(typename, id)` of the draft entry `where_` (a `<Model>WhereUniqueInput`) designates
+    /// in model `model`; an error naming it when there is none.
+    fn target(&self, model: &str, where_: &Value) -> Result<(String, String), String>;
+}
+
 pub(crate) struct Components<'a> {
     pub cm: &'a ContentModel,
-    pub new_id: &'a mut dyn FnMut() -> String,
+    pub host: &'a mut dyn Host,
 }
 
 type Outcome<T> = Result<T, String>;
@@ -187,7 +204,7 @@ impl Components<'_> {
     fn create_component(&mut self, component: &str, data: &Value) -> Outcome<Value> {
         let mut obj = Map::new();
         obj.insert("__typename".into(), Value::String(component.to_owned()));
-        obj.insert("id".into(), Value::String((self.new_id)()));
+        obj.insert("id".into(), Value::String(self.host.new_id()));
         let fields = self.fields_of(component)?.to_vec();
         for f in &fields {
             if f.required && !f.list && data.get(&f.name).is_none_or(Value::is_null) {
@@ -236,6 +253,10 @@ impl Components<'_> {
                 FieldKind::Component { .. } => {
                     let old = target.get(key).cloned().unwrap_or(Value::Null);
                     self.apply(field, old, value, creating)?
+                }
+                FieldKind::Relation(rel) => {
+                    let old = target.get(key).cloned().unwrap_or(Value::Null);
+                    self.relation(component, field, rel, old, value, creating)?
                 }
                 _ => scalar_value(field, value),
             };
@@ -317,6 +338,153 @@ impl Components<'_> {
     }
 }
 
+impl Components<'_> {
+    /// The new references of relation field `field` of `component` after an inline relation
+    /// input (`...CreateOneInlineInput`/`...CreateManyInlineInput` when `creating`, else the
+    /// update forms).
+    fn relation(
+        &mut self,
+        component: &str,
+        field: &Field,
+        rel: &Relation,
+        old: Value,
+        input: &Value,
+        creating: bool,
+    ) -> Outcome<Value> {
+        let Some(input) = input.as_object() else {
+            return Ok(if field.list {
+                Value::Array(Vec::new())
+            } else {
+                Value::Null
+            });
+        };
+        let place = format!("{component}.{}", field.name);
+        for key in ["create", "update", "upsert", "delete"] {
+            if input
+                .get(key)
+                .is_some_and(|v| !v.is_null() && v != &Value::Bool(false))
+            {
+                return Err(format!(
+                    "`{key}` of an entry through the relation `{place}` inside a component is not implemented by the emulator; create or change the entry on its own and `connect` it"
+                ));
+            }
+        }
+        let allowed: &[&str] = match (creating, field.list) {
+            (true, _) => &["connect"],
+            (false, false) => &["connect", "disconnect"],
+            (false, true) => &["connect", "disconnect", "set"],
+        };
+        if let Some(other) = input
+            .iter()
+            .find(|(k, v)| !v.is_null() && !allowed.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "`{}` is not an input of the relation `{place}` here (expected one of {})",
+                other.0,
+                allowed.join(", ")
+            ));
+        }
+        let items = |v: Option<&Value>| -> Vec<Value> {
+            match v {
+                Some(Value::Array(a)) => a.clone(),
+                Some(Value::Null) | None => Vec::new(),
+                Some(other) => vec![other.clone()],
+            }
+        };
+        let mut refs: Vec<Value> = match old {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        if let Some(set) = input.get("set").filter(|v| !v.is_null()) {
+            refs = Vec::new();
+            for item in items(Some(set)) {
+                let r = self.reference(rel, &place, &item)?;
+                if !refs.contains(&r) {
+                    refs.push(r);
+                }
+            }
+        }
+        match input.get("disconnect") {
+            Some(Value::Bool(true)) => refs.clear(),
+            Some(Value::Array(list)) => {
+                for item in list {
+                    let r = self.reference(rel, &place, item)?;
+                    refs.retain(|x| x != &r);
+                }
+            }
+            _ => {}
+        }
+        for item in items(input.get("connect")) {
+            // An update's list connect is `{where, position}`; the create form is the where.
+            let (where_, position) = match item.get("where") {
+                Some(w) if field.list && !creating => (w.clone(), item.get("position").cloned()),
+                _ => (item.clone(), None),
+            };
+            let r = self.reference(rel, &place, &where_)?;
+            if !field.list {
+                refs = vec![r];
+                continue;
+            }
+            refs.retain(|x| x != &r);
+            let at = match position.as_ref().filter(|p| !p.is_null()) {
+                Some(p) => {
+                    let find = |id: &str| {
+                        refs.iter()
+                            .position(|x| x.get("nodeId").and_then(Value::as_str) == Some(id))
+                            .ok_or_else(|| {
+                                format!("position refers to `{id}`, which `{place}` does not hold")
+                            })
+                    };
+                    if let Some(id) = p.get("after").and_then(Value::as_str) {
+                        find(id)? + 1
+                    } else if let Some(id) = p.get("before").and_then(Value::as_str) {
+                        find(id)?
+                    } else if p.get("start") == Some(&Value::Bool(true)) {
+                        0
+                    } else {
+                        refs.len()
+                    }
+                }
+                None => refs.len(),
+            };
+            refs.insert(at, r);
+        }
+        Ok(if field.list {
+            Value::Array(refs)
+        } else {
+            refs.pop().unwrap_or(Value::Null)
+        })
+    }
+
+    /// The stored reference to the entry a where input designates (union inputs are keyed by
+    /// member type name).
+    fn reference(&self, rel: &Relation, place: &str, item: &Value) -> Outcome<Value> {
+        let (model, where_) = if rel.union.is_some() {
+            let members: Vec<(&String, &Value)> = item
+                .as_object()
+                .map(|m| m.iter().filter(|(_, v)| !v.is_null()).collect())
+                .unwrap_or_default();
+            match members.as_slice() {
+                [(name, inner)] if rel.targets.contains(name) => ((*name).clone(), (*inner).clone()),
+                _ => {
+                    return Err(format!(
+                        "an input of the union relation `{place}` must name exactly one member type ({})",
+                        rel.targets.join(", ")
+                    ))
+                }
+            }
+        } else {
+            (
+                rel.targets.first().cloned().unwrap_or_default(),
+                item.clone(),
+            )
+        };
+        let (ty, id) = self.host.target(&model, &where_)?;
+        Ok(json!({ "nodeType": ty, "nodeId": id }))
+    }
+}
+
 fn where_id(value: Option<&Value>) -> Outcome<String> {
     value
         .and_then(|w| w.get("id"))
@@ -358,6 +526,21 @@ mod tests {
     use super::*;
     use crate::model::{Access, Scalar};
     use serde_json::json;
+
+    struct Counter(usize);
+
+    impl Host for Counter {
+        fn new_id(&mut self) -> String {
+            self.0 += 1;
+            format!("c{}", self.0)
+        }
+        fn target(&self, model: &str, where_: &Value) -> Result<(String, String), String> {
+            match where_.get("id").and_then(Value::as_str) {
+                Some(id) if id.starts_with("known") => Ok((model.to_owned(), id.to_owned())),
+                _ => Err(format!("no {model} matches {where_}")),
+            }
+        }
+    }
 
     fn scalar(name: &str, localized: bool) -> Field {
         Field {
@@ -414,14 +597,10 @@ mod tests {
     #[test]
     fn list_inputs_follow_positions_and_members() {
         let cm = model();
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("c{n}")
-        };
+        let mut host = Counter(0);
         let mut c = Components {
             cm: &cm,
-            new_id: &mut next,
+            host: &mut host,
         };
         let f = sections();
         let v = c

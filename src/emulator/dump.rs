@@ -10,13 +10,15 @@
 //! ```
 //! Models, entries (by id) and object keys are sorted; every relation field of a model (both
 //! sides of two-way relations) is listed, in the order the API returns it, holding only targets
-//! that exist in that stage.
+//! that exist in that stage. Relations inside components are `{nodeType, nodeId}` references in
+//! the component values (see `components`), likewise only those whose target exists in the stage
+//! (a relation with none is left out, as one never set).
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::model::ContentModel;
+use crate::model::{ContentModel, FieldKind, Model};
 
 use super::store::{AssetFile, Entry, Fields, Ref, Store, Version};
 
@@ -50,14 +52,19 @@ pub(crate) fn dump(cm: &ContentModel, store: &Store) -> Value {
                 let localizations: Map<String, Value> = version
                     .localizations
                     .iter()
-                    .map(|(l, f)| (l.clone(), Value::Object(sorted(f))))
+                    .map(|(l, f)| {
+                        (
+                            l.clone(),
+                            Value::Object(visible(cm, store, stage, model, f)),
+                        )
+                    })
                     .collect();
                 stages.insert(
                     stage.clone(),
                     json!({
                         "updatedAt": version.updated_at,
                         "publishedAt": version.published_at,
-                        "fields": Value::Object(sorted(&version.fields)),
+                        "fields": Value::Object(visible(cm, store, stage, model, &version.fields)),
                         "localizations": localizations,
                         "relations": relations,
                     }),
@@ -79,6 +86,82 @@ pub(crate) fn dump(cm: &ContentModel, store: &Store) -> Value {
         .collect();
     let models: Map<String, Value> = models.into_iter().collect();
     json!({"models": models, "assets_files": files})
+}
+
+/// `fields` sorted, with each relation inside a component holding only the targets that exist
+/// in `stage` (what a read of that stage shows).
+fn visible(
+    cm: &ContentModel,
+    store: &Store,
+    stage: &str,
+    model: &Model,
+    fields: &Fields,
+) -> Fields {
+    let mut out = sorted(fields);
+    for field in &model.fields {
+        if let (FieldKind::Component { .. }, Some(v)) = (&field.kind, out.get_mut(&field.name)) {
+            drop_missing(cm, store, stage, v, 0);
+        }
+    }
+    out
+}
+
+/// Removes references to targets missing in `stage` from the relations inside the component
+/// value `value` (a component or a list of them).
+fn drop_missing(cm: &ContentModel, store: &Store, stage: &str, value: &mut Value, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    if let Value::Array(items) = value {
+        for item in items {
+            drop_missing(cm, store, stage, item, depth + 1);
+        }
+        return;
+    }
+    let Some(component) = value
+        .get("__typename")
+        .and_then(Value::as_str)
+        .and_then(|t| cm.component(t))
+    else {
+        return;
+    };
+    let exists = |r: &Value| match (
+        r.get("nodeType").and_then(Value::as_str),
+        r.get("nodeId").and_then(Value::as_str),
+    ) {
+        (Some(ty), Some(id)) => store.exists(
+            stage,
+            &Ref {
+                typename: ty.to_owned(),
+                id: id.to_owned(),
+            },
+        ),
+        _ => false,
+    };
+    for field in &component.fields {
+        let Some(v) = value.get_mut(&field.name) else {
+            continue;
+        };
+        match &field.kind {
+            FieldKind::Relation(_) => {
+                let none = match v {
+                    Value::Array(refs) => {
+                        refs.retain(exists);
+                        refs.is_empty()
+                    }
+                    one => !exists(one),
+                };
+                // No target reads the same whether never set, set empty or all missing.
+                if none {
+                    if let Some(map) = value.as_object_mut() {
+                        map.remove(&field.name);
+                    }
+                }
+            }
+            FieldKind::Component { .. } => drop_missing(cm, store, stage, v, depth + 1),
+            _ => {}
+        }
+    }
 }
 
 fn sorted(fields: &Fields) -> Fields {

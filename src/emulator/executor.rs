@@ -1098,11 +1098,14 @@ impl Writer<'_> {
         input: &Value,
         creating: bool,
     ) -> Outcome<Value> {
-        let store = &mut *self.store;
-        let mut new_id = || store.new_id();
+        let mut host = ComponentHost {
+            cm: self.cm,
+            store: &mut *self.store,
+            draft: &self.draft,
+        };
         let mut components = super::components::Components {
             cm: self.cm,
-            new_id: &mut new_id,
+            host: &mut host,
         };
         components
             .apply(field, old, input, creating)
@@ -1150,6 +1153,9 @@ impl Writer<'_> {
             };
             for value in values {
                 self.cm.visit_rich_text(field, value, &mut |rich, ast| {
+                    if !rich.is_rich_text() {
+                        return; // a relation inside a component, checked when written
+                    }
                     crate::model::rich_text::ast_references(ast, &mut |ty, id| {
                         out.0.insert((
                             field.name.clone(),
@@ -1818,6 +1824,34 @@ impl Writer<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The store as component writes see it (see [`super::components::Host`]).
+struct ComponentHost<'h> {
+    cm: &'h ContentModel,
+    store: &'h mut Store,
+    draft: &'h str,
+}
+
+impl super::components::Host for ComponentHost<'_> {
+    fn new_id(&mut self) -> String {
+        self.store.new_id()
+    }
+
+    fn target(&self, model: &str, where_: &Value) -> Result<(String, String), String> {
+        let m = self
+            .cm
+            .model(model)
+            .ok_or_else(|| format!("unknown model {model}"))?;
+        match find_unique(self.cm, self.store, m, where_, self.draft) {
+            Ok(Some(id)) => Ok((m.name.clone(), id)),
+            Ok(None) => Err(format!(
+                "no {model} matches {where_} in stage {}",
+                self.draft
+            )),
+            Err(f) => Err(f.message),
+        }
     }
 }
 

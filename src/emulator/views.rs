@@ -393,6 +393,69 @@ impl ComponentView<'_, '_> {
     }
 }
 
+impl ComponentView<'_, '_> {
+    /// A relation inside a component: its stored references (`{nodeType, nodeId}`, see
+    /// `components`) resolved in the stage read, as top-level relations are: a target missing
+    /// there is null for an optional single relation, left out of a list, and an error at its
+    /// path for a required one.
+    fn relation<'r>(
+        &'r self,
+        info: &'r ResolveInfo<'r>,
+        field: &crate::model::Field,
+        value: Value,
+    ) -> Result<ResolvedValue<'r>, FieldError> {
+        let refs: Vec<Value> = match value {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        let args = args_of(info);
+        let locales: Vec<String> = match args.get("locales").and_then(Value::as_array) {
+            Some(l) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            None => vec![self.locale.clone(), self.cm.default_locale.clone()],
+        };
+        let store = self.ctx.store.borrow();
+        let mut views = Vec::new();
+        for r in &refs {
+            let (Some(ty), Some(id)) = (
+                r.get("nodeType").and_then(Value::as_str),
+                r.get("nodeId").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let (Some(model), Some(entry)) = (self.ctx.cm.model(ty), store.entry(ty, id)) else {
+                continue;
+            };
+            if let Some(view) = EntryView::new(self.ctx, model, entry, &self.stage, &locales) {
+                views.push(view);
+            }
+        }
+        drop(store);
+        if field.list {
+            return Ok(ResolvedValue::list(
+                views
+                    .into_iter()
+                    .map(ResolvedValue::object)
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        match views.into_iter().next() {
+            Some(v) => Ok(ResolvedValue::object(v)),
+            None if info.field_definition().ty.is_non_null() => Err(self.ctx.fail(
+                "REQUIRED_RELATION_MISSING",
+                format!(
+                    "the required relation `{}.{}` has no target in stage {}: its target is missing there (not published in that stage, or deleted)",
+                    self.type_name, field.name, self.stage
+                ),
+            )),
+            None => Ok(ResolvedValue::null()),
+        }
+    }
+}
+
 impl ObjectValue for ComponentView<'_, '_> {
     fn type_name(&self) -> &str {
         &self.type_name
@@ -454,6 +517,7 @@ impl ObjectValue for ComponentView<'_, '_> {
             return Ok(ResolvedValue::list(Vec::new()));
         }
         Ok(match field.map(|f| (f, &f.kind)) {
+            Some((f, FieldKind::Relation(_))) => return self.relation(info, f, value),
             Some((_, FieldKind::Component { .. })) => {
                 component_views(self.ctx, &self.stage, &self.locale, value)
             }

@@ -317,7 +317,10 @@ fn derive_fields(
         let in_input = |input: &Option<HashMap<&str, bool>>| {
             input.as_ref().is_some_and(|i| i.contains_key(name))
         };
-        let access = if in_input(&create) || in_input(&update) {
+        let mixed = mixed_union_access(ctx, owner, field, &kind, &create, &update);
+        let access = if let Some(access) = mixed {
+            access
+        } else if in_input(&create) || in_input(&update) {
             Access::Writable
         } else if field.remote {
             Access::ReadOnly("remote field (@remote): its value comes from an external API".into())
@@ -341,6 +344,53 @@ fn derive_fields(
         });
     }
     Ok(out)
+}
+
+/// A union mixing content models and components (Hygraph's 2022-style modular fields). Its
+/// value holds components (content, written whole) and entries (relation targets) in one
+/// ordered list, and how the API writes such a list — which inline input takes which member,
+/// and how a position orders entries among components — is not something the input types
+/// alone determine: stagesync does not write it. The field is read-only for stagesync (listed as
+/// skipped with this reason by `stagesync schema`, `plan` and every run), never a refusal of
+/// the whole schema and never a silent loss. `None` for any other field.
+fn mixed_union_access(
+    ctx: &Context,
+    owner: &str,
+    field: &FieldDef,
+    kind: &FieldKind,
+    create: &Option<HashMap<&str, bool>>,
+    update: &Option<HashMap<&str, bool>>,
+) -> Option<Access> {
+    let FieldKind::Component { targets, union } = kind else {
+        return None;
+    };
+    let (models, components): (Vec<&String>, Vec<&String>) = targets
+        .iter()
+        .partition(|t| ctx.models.contains(t.as_str()));
+    if models.is_empty() {
+        return None;
+    }
+    let list = |v: Vec<&String>| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    let union = union.as_deref().unwrap_or_default();
+    let writable = create
+        .as_ref()
+        .is_some_and(|c| c.contains_key(field.name.as_str()))
+        || update
+            .as_ref()
+            .is_some_and(|u| u.contains_key(field.name.as_str()));
+    let input = if writable {
+        format!(
+            "the API takes it through `{owner}CreateInput.{0}`/`{owner}UpdateInput.{0}`, whose union inputs stagesync does not write",
+            field.name
+        )
+    } else {
+        format!("`{owner}CreateInput` and `{owner}UpdateInput` do not take it")
+    };
+    Some(Access::ReadOnly(format!(
+        "union `{union}` mixes content models ({}) and components ({}): not synced by this version of stagesync ({input}); keep models and components in separate fields to sync them",
+        list(models),
+        list(components)
+    )))
 }
 
 /// The embeddable models of a rich-text field with embeds: its type is Hygraph's generated
@@ -426,13 +476,12 @@ fn field_kind(
                     union: Some(target.into()),
                 })
             } else {
-                return Err(ModelError::MixedUnion {
-                    origin: ctx.origin.into(),
-                    owner: owner.into(),
-                    field: field.name.clone(),
-                    union: target.into(),
-                    members: members.join(", "),
-                });
+                // Models and components in one union (see `mixed_union_access`): kept as a
+                // component field over every member, read-only for stagesync.
+                Some(FieldKind::Component {
+                    targets: members.clone(),
+                    union: Some(target.into()),
+                })
             }
         }
         _ => None,

@@ -37,15 +37,6 @@ pub enum ModelError {
         union: String,
     },
 
-    #[error("{origin}: union `{union}` (type of `{owner}.{field}`) mixes content models and components ({members}); a union holds either models or components")]
-    MixedUnion {
-        origin: String,
-        owner: String,
-        field: String,
-        union: String,
-        members: String,
-    },
-
     /// A syntax or shape error in a model file (TOML): the message carries line and column.
     #[error("{origin}: {message}")]
     ModelFileSyntax { origin: String, message: String },

@@ -6,6 +6,11 @@
 //! Values are JSON in the one layout both the emulator's store and the engine's canonical form
 //! use: rich text as its AST, a component as an object with `__typename`, its fields, and
 //! `localizations: { <locale>: { field: value } }` for its localized fields in other locales.
+//!
+//! A relation field inside a component holds its targets in the form rich text references
+//! take, `{"nodeType": "Asset", "nodeId": "..."}` (a list of them for a list field), so the
+//! walk visits them like rich text: the visitor gets the relation field and one reference, and
+//! [`ast_references`]/[`map_ast_references`] read and rewrite it.
 
 use serde_json::{Map, Value};
 
@@ -76,7 +81,8 @@ pub fn map_ast_references<E>(
 impl ContentModel {
     /// Calls `f(rich-text field, AST)` for every rich-text value inside `value`, the value of
     /// `field`: the value itself for a rich-text field (each item of a list), every rich-text
-    /// field of the components for a component field.
+    /// field of the components for a component field — and `f(relation field, reference)` for
+    /// each target of a relation field inside a component (check `field.is_rich_text()`).
     pub fn visit_rich_text(&self, field: &Field, value: &Value, f: &mut dyn FnMut(&Field, &Value)) {
         let mut visit = |field: &Field, ast: &Value| -> Result<Value, ()> {
             f(field, ast);
@@ -95,7 +101,8 @@ impl ContentModel {
         self.walk(field, value, f, 0, true)
     }
 
-    /// Whether some rich text inside `value` (of `field`) embeds or links to an entry or asset.
+    /// Whether some rich text inside `value` (of `field`) embeds or links to an entry or asset,
+    /// or a relation inside a component of it holds a target.
     pub fn has_rich_text_references(&self, field: &Field, value: &Value) -> bool {
         let mut found = false;
         self.visit_rich_text(field, value, &mut |_, ast| {
@@ -116,9 +123,10 @@ impl ContentModel {
             return Ok(value.clone());
         }
         match (&field.kind, value) {
-            (FieldKind::Component { .. } | FieldKind::Scalar { .. }, Value::Array(items))
-                if field.list =>
-            {
+            (
+                FieldKind::Component { .. } | FieldKind::Scalar { .. } | FieldKind::Relation(_),
+                Value::Array(items),
+            ) if field.list => {
                 let mut out = Vec::with_capacity(if rebuild { items.len() } else { 0 });
                 for item in items {
                     let one = self.walk_one(field, item, f, depth, rebuild)?;
@@ -140,7 +148,9 @@ impl ContentModel {
         depth: usize,
         rebuild: bool,
     ) -> Result<Value, E> {
-        if field.is_rich_text() {
+        // A relation inside a component holds `{nodeType, nodeId}` references (never a
+        // top-level relation: its targets are not part of the field's value).
+        if field.is_rich_text() || (depth > 0 && field.relation().is_some()) {
             return f(field, value);
         }
         let FieldKind::Component { .. } = &field.kind else {

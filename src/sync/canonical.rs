@@ -32,8 +32,8 @@ pub struct Version {
     /// Owned relation field → ordered targets `Type:id`.
     pub edges: BTreeMap<String, Vec<String>>,
     /// Non-localized fields whose rich text embeds or links entries or assets (`nodeId` +
-    /// `nodeType`): rich-text fields, and component fields holding such rich text anywhere
-    /// (written whole). Source ids; written with the edges, once their targets exist.
+    /// `nodeType`): rich-text fields, and component fields holding such rich text or a relation
+    /// target anywhere (written whole). Source ids; written with the edges, once their targets exist.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub embeds: BTreeMap<String, Value>,
     /// The same for localized rich text: locale → field → AST. The locale stays in `locales`
@@ -373,7 +373,8 @@ fn read_targets(value: &Value) -> Result<Vec<String>, String> {
 
 /// The value as it will be written: rich text as its AST, colours as rgba, components without
 /// their ids (they have no identity across projects) with their localized fields per synced
-/// locale, everything else as read (hashes sort keys, see [`Version::content_hash`]).
+/// locale, relations inside components as `{nodeId, nodeType}` references, everything else as
+/// read (hashes sort keys, see [`Version::content_hash`]).
 fn read_value(
     content: &ContentModel,
     locales: &[String],
@@ -412,6 +413,15 @@ fn read_value(
             _ => serde_json::json!({ "hex": v.get("hex").cloned().unwrap_or(Value::Null) }),
         },
         FieldKind::Component { .. } => read_component(content, locales, v, references),
+        // Only inside components (top-level relations are edges): a reference with the
+        // source's id, rewritten when written (see `model::rich_text`).
+        FieldKind::Relation(_) => match (
+            v.get("__typename").and_then(Value::as_str),
+            v.get("id").and_then(Value::as_str),
+        ) {
+            (Some(ty), Some(id)) => serde_json::json!({ "nodeId": id, "nodeType": ty }),
+            _ => Value::Null,
+        },
         // Kept as read: a Json object is written back in the source's key order.
         _ => v.clone(),
     };

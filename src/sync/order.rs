@@ -5,7 +5,8 @@
 //! relations — and a level is written only once the levels before it are acknowledged. A cycle of
 //! required relations could never be created, and is a configuration error naming it.
 //!
-//! Not ordered: relations inside components (not synced at all, see `shape`) and assets' own
+//! Not ordered: relations inside components (written with the edges, once every target exists,
+//! see `shape`) and assets' own
 //! required relations (an asset is created by its upload, which cannot connect anything).
 
 use crate::model::{Field, FieldKind, Model};

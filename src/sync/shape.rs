@@ -3,7 +3,20 @@
 //!
 //! Component fields are content: they are read whole (every member type through an inline
 //! fragment, nested components included), compared whole, and written whole. Inside components,
-//! relation fields and read-only fields are not synced and are listed as skipped.
+//! read-only fields are not synced and are listed as skipped.
+//!
+//! A relation field inside a component (at any depth, single or list, to a model, a union of
+//! models or Asset) is read with its targets' `__typename` and `id` and kept in the component's
+//! canonical value as `{nodeType, nodeId}` references with source ids (`canonical`). A component
+//! field holding such a reference is written like one holding rich text with references (below):
+//! whole, in the edges phase, once every target exists in the destination, with each id
+//! rewritten to the destination's. A target without a destination id (its model not synced, or
+//! the target failed) fails that entry's edges with a message naming the target, as a top-level
+//! relation does; the rest of the run goes on. A required relation inside a component needs no
+//! ordering: the component is written only once all its targets exist, so its create connects
+//! them. (A component field that the model's create itself requires and that holds relations
+//! cannot be left to the edges phase: the destination refuses such a create, reported for that
+//! entry.)
 //!
 //! Rich text with embeds is read with its `references` (the embedded and linked entries and
 //! assets). A value whose AST references entries — a rich-text field, a localized one in any
@@ -103,9 +116,7 @@ pub const MAX_COMPONENT_DEPTH: usize = 6;
 
 /// Whether the engine syncs `field` of a component.
 pub fn synced_in_component(field: &Field) -> bool {
-    field.is_writable()
-        && !matches!(field.kind, FieldKind::Relation(_))
-        && !field_is_localized_component(field)
+    field.is_writable() && !field_is_localized_component(field)
 }
 
 fn field_is_localized_component(field: &Field) -> bool {
@@ -126,9 +137,6 @@ fn skipped_inside<'m>(
         for f in &component.fields {
             let why = match (&f.access, &f.kind) {
                 (crate::model::Access::ReadOnly(reason), _) => Some(reason.clone()),
-                (_, FieldKind::Relation(_)) => Some(
-                    "relation inside a component: not synced by this version of stagesync".into(),
-                ),
                 (_, FieldKind::Component { .. }) if f.localized => Some(
                     "localized component field inside a component: not synced by this version of stagesync".into(),
                 ),

@@ -656,7 +656,7 @@ fn compare(
             report(
                 Part::Edges,
                 format!(
-                    "rich text {k}: source {} destination {}",
+                    "{k} (rich text or relations inside components): source {} destination {}",
                     short(ast),
                     mapped
                         .as_ref()

@@ -711,6 +711,11 @@ fn component_data(
                     data.insert(f.name.clone(), input);
                 }
             }
+            FieldKind::Relation(rel) => {
+                if let Some(input) = component_connect(f, rel, v) {
+                    data.insert(f.name.clone(), input);
+                }
+            }
             _ => {
                 data.insert(f.name.clone(), v.clone());
             }
@@ -742,6 +747,35 @@ fn component_data(
         data.insert(COMPONENT_LOCALIZATIONS.into(), json!({ "create": others }));
     }
     Value::Object(data)
+}
+
+/// The `...CreateOneInlineInput` / `...CreateManyInlineInput` connecting the targets of a
+/// relation inside a component, from its `{nodeId, nodeType}` references (already rewritten to
+/// destination ids): `{ connect: { id } }`, a list `{ connect: [{ id }, ...] }`, a union member
+/// `{ connect: { Member: { id } } }`. `None` without a target.
+fn component_connect(field: &Field, rel: &crate::model::Relation, value: &Value) -> Option<Value> {
+    let refs: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    };
+    let wheres: Vec<Value> = refs
+        .iter()
+        .filter_map(|r| {
+            let id = r.get("nodeId")?.as_str()?;
+            let ty = r.get("nodeType")?.as_str()?;
+            Some(if rel.union.is_some() {
+                json!({ ty: { "id": id } })
+            } else {
+                json!({ "id": id })
+            })
+        })
+        .collect();
+    if field.list {
+        (!wheres.is_empty()).then(|| json!({ "connect": wheres }))
+    } else {
+        wheres.into_iter().next().map(|w| json!({ "connect": w }))
+    }
 }
 
 /// Adds the locales of component localizations found in `value` to `out`.
@@ -1015,10 +1049,16 @@ fn replacement(marker: &Value, now: &Value) -> Option<Value> {
 
 /// The destination's answer for a component field in the canonical form of `canonical.rs`,
 /// without the content model: component ids dropped, `localizations` lists keyed by locale,
-/// rich text as its AST, colours as rgba. (A rare false difference only costs a rewrite.)
+/// rich text as its AST, colours as rgba, relation targets (`{__typename, id}`) as references. (A rare false difference only costs a rewrite.)
 fn destination_canonical(value: &Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(destination_canonical).collect()),
+        // A relation target inside a component (a component type always has more fields).
+        Value::Object(map)
+            if map.len() == 2 && map.contains_key("__typename") && map.contains_key("id") =>
+        {
+            json!({ "nodeId": map["id"], "nodeType": map["__typename"] })
+        }
         Value::Object(map) if map.contains_key("__typename") => {
             let mut out = std::collections::BTreeMap::new();
             for (k, v) in map {
@@ -1152,7 +1192,7 @@ pub fn edges_data(
         })?;
         Ok(match missing {
             Some(target) => Err(format!(
-                "{model}.{place} (rich text) references {target}, which is not in the destination yet"
+                "{model}.{place} (rich text, or a relation inside a component) references {target}, which is not in the destination yet"
             )),
             None => Ok(mapped),
         })

@@ -68,6 +68,18 @@ async fn demo_on_the_conference_model_as_a_schema_file() {
     demo_case(&path).await;
 }
 
+/// Components holding relations (`image: Asset`, a nested component with a list, a single and
+/// a union relation) and a union mixing a model and a component, as the SDL Hygraph would
+/// generate: the generator connects targets inside components, the sync writes them, and the
+/// dumps compare them by key; the mixed union is skipped, not refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_on_components_holding_relations_and_a_mixed_union() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("component-relations.graphql");
+    std::fs::write(&path, super::component_relations::mixed_sdl()).unwrap();
+    demo_case(&path).await;
+}
+
 /// Every fixture schema has a case above: a new fixture must get its own.
 #[test]
 fn every_fixture_schema_has_a_case() {

@@ -5,6 +5,7 @@
 mod checkpoints;
 mod cli;
 mod common;
+mod component_relations;
 mod converge;
 mod daemon;
 mod demo;

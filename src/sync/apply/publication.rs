@@ -186,7 +186,9 @@ impl Engine<'_> {
 
     /// Reads the destination's stage versions of the entries marked `check` and compares their
     /// relation targets with the source's, stage by stage; acknowledges the stages that match
-    /// and returns the entries with others as republish work.
+    /// and returns the entries with others as republish work. A stage version holding values
+    /// written with the edges (rich text with references, components holding relations) that
+    /// changed since acknowledged is republished without comparing: those values are not read.
     pub(in crate::sync) async fn check_published(
         &mut self,
         work: &[Work],
@@ -254,6 +256,7 @@ impl Engine<'_> {
                 }
                 for (dest_id, w) in by_dest {
                     let (mut record, entry) = self.load(m, &w.id)?;
+                    let before = held(&record.acked, &configured);
                     let mut mismatched = Vec::new();
                     for (stage, version) in &entry.stages {
                         let mut expected = BTreeMap::new();
@@ -269,7 +272,12 @@ impl Engine<'_> {
                         let found = dest_versions
                             .get(&(dest_id.clone(), stage.clone()))
                             .map(|v| &v.edges);
-                        if found == Some(&expected) {
+                        // Values written with the edges (rich text with references, components
+                        // holding relations) are not read here: one that changed (a target
+                        // inside a component published since) is rewritten.
+                        let embedded_changed = !version.written_with_edges().is_empty()
+                            && before.get(stage) != Some(&Some(key(version)));
+                        if found == Some(&expected) && !embedded_changed {
                             set_stage(&mut record.acked, &configured, stage, Some(key(version)));
                         } else {
                             mismatched.push(stage.clone());
