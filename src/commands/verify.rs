@@ -29,6 +29,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
                 "model": model, "source": source, "destination": destination,
             })).collect::<Vec<_>>(),
             "differences": report.differences,
+            "not_compared": report.not_compared,
         }))?;
     } else {
         print!("{}", sides_table(&report.models));
@@ -40,6 +41,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
                 "... and {} more differences (`--json` lists them all)",
                 report.differences.len() - SHOWN
             );
+        }
+        for field in &report.not_compared {
+            println!("not compared: {field}");
         }
         if report.matches() {
             println!("verify: source and destination match");

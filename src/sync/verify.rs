@@ -34,6 +34,9 @@ pub struct Difference {
 pub struct VerifyReport {
     pub models: Vec<(String, usize, usize)>,
     pub differences: Vec<Difference>,
+    /// Fields neither side's comparison reads (see [`not_compared`]), each as
+    /// `Model.field: why`: listed so that "match" never claims more than was compared.
+    pub not_compared: Vec<String>,
 }
 
 impl VerifyReport {
@@ -353,9 +356,42 @@ pub(crate) async fn compare_sides(
         report: VerifyReport {
             models,
             differences,
+            not_compared: not_compared(prepared),
         },
         entries,
     })
+}
+
+/// The fields of the synced models that the comparison does not read: skipped by the sync and
+/// not among [`unwritten`] (remote fields, unions mixing models and components, components'
+/// unwritable fields, ...), as `Model.field: why` (a component's as the skip names it).
+fn not_compared(prepared: &Prepared<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for shape in &prepared.shapes {
+        let compared: Vec<&str> = unwritten(prepared, shape)
+            .into_iter()
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        for (field, why) in &shape.skipped {
+            let own = shape.model.fields.iter().any(|f| std::ptr::eq(f, *field));
+            if own && compared.contains(&field.name.as_str()) {
+                continue;
+            }
+            // Asset file fields: the file's bytes are compared instead.
+            if own
+                && shape.is_asset()
+                && super::shape::ASSET_FILE_FIELDS.contains(&field.name.as_str())
+            {
+                continue;
+            }
+            out.push(if own {
+                format!("{}.{}: {why}", shape.model.name, field.name)
+            } else {
+                format!("{} (in a component): {why}", shape.model.name)
+            });
+        }
+    }
+    out
 }
 
 /// Per entry id: per `(stage, field)`, the targets (`Type:id`) of its reverse relation fields.

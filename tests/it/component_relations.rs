@@ -392,6 +392,14 @@ async fn a_union_mixing_models_and_components_is_skipped_not_refused() {
     let _files = pair.seed_source(spec).await;
     pair.ok(&["sync"]).await;
     pair.verify_passes().await;
+    // verify says what its "match" does not cover.
+    let verify = pair.run(&["verify"]).await;
+    let said = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        said.contains("not compared: Page.blocks: ")
+            && said.contains("mixes content models (Article) and components (Quote)"),
+        "{said}"
+    );
     let strip = |dump: Value| {
         let mut d = normalized_dump(&dump);
         for page in d["Page"]
