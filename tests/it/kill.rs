@@ -14,13 +14,12 @@
 //! 2 destination requests left the carrier of a changed legacy file, uploaded but not yet
 //! swapped in: `journal::a_carrier_left_by_a_kill_before_its_swap…`);
 //! `STAGESYNC_SEED=1795921567961834214 STAGESYNC_KILLS=50` (a conference's draft `events` left
-//! in place by a repair: `converge::repair_clears_relations_a_draft_only_entry…`). Open (found
-//! after the fixes above, replays deterministically, issue 11 stays open):
-//! `STAGESYNC_SEED=1795930851291688303 STAGESYNC_KILLS=50` fails at attempt 89 (a `sync` killed
-//! after 4 destination requests, in its publication phase; the repair that follows leaves an
-//! Event's PUBLISHED `conference` and that Conference's PUBLISHED `events` empty, where the
-//! source's published versions link them; the Event's draft had moved to another Conference
-//! meanwhile). `STAGESYNC_TORTURE_DEBUG=1` adds what `verify` found before that repair. CI keeps
+//! in place by a repair: `converge::repair_clears_relations_a_draft_only_entry…`);
+//! `STAGESYNC_SEED=1795930851291688303 STAGESYNC_KILLS=50` (attempt 89: a `sync` killed in its
+//! publication phase, then a repair published a conference without the event another
+//! conference's draft took in the same run:
+//! `converge::an_event_moved_in_the_draft_stays_in_its_old_conferences_new_published_version`).
+//! `STAGESYNC_TORTURE_DEBUG=1` adds what `verify` found before the converging run. CI also keeps
 //! the deterministic kill tests: the initial sync killed past half below, and
 //! `sync::killed_at_any_moment…`.
 
