@@ -21,19 +21,7 @@ impl Engine<'_> {
         let shape = &self.prepared.shapes[m];
         let name = shape.model.name.clone();
         // Relations whose targets have one owner (see `rewrite_rounds_holding_moved_targets`).
-        let single_owner: Vec<&str> = shape
-            .owned
-            .iter()
-            .filter(|f| {
-                f.relation().is_some_and(|r| {
-                    matches!(
-                        r.cardinality,
-                        crate::model::Cardinality::OneToMany | crate::model::Cardinality::OneToOne
-                    )
-                })
-            })
-            .map(|f| f.name.as_str())
-            .collect();
+        let single_owner: Vec<&str> = shape.single_owner().map(|f| f.name.as_str()).collect();
         // A repair's acknowledgements come from the destination itself: nothing to redo blindly.
         let full = self.opts.full
             || (self.prepared.full_models.contains(&name) && self.opts.mode != RunMode::Repair);

@@ -108,6 +108,19 @@ impl<'m> Shape<'m> {
     pub fn is_asset(&self) -> bool {
         self.model.asset.is_some()
     }
+
+    /// Relation fields written from this side whose targets have one owner (an event's
+    /// `talks`, a conference's `events`): writing one takes its targets from their owners.
+    pub fn single_owner(&self) -> impl Iterator<Item = &'m Field> + '_ {
+        self.owned.iter().copied().filter(|f| {
+            f.relation().is_some_and(|r| {
+                matches!(
+                    r.cardinality,
+                    Cardinality::OneToMany | Cardinality::OneToOne
+                )
+            })
+        })
+    }
 }
 
 /// Deepest component nesting the engine follows (Hygraph allows a few levels; cycles are

@@ -161,16 +161,7 @@ impl Engine<'_> {
         for w in work.iter().filter(|w| w.drafts) {
             let shape = &self.prepared.shapes[w.model];
             let (_, entry) = self.load(w.model, &w.id)?;
-            for f in &shape.owned {
-                let single_owner = f.relation().is_some_and(|r| {
-                    matches!(
-                        r.cardinality,
-                        crate::model::Cardinality::OneToMany | crate::model::Cardinality::OneToOne
-                    )
-                });
-                if !single_owner {
-                    continue;
-                }
+            for f in shape.single_owner() {
                 let draft = entry.draft.edges.get(&f.name);
                 for t in entry
                     .stages
