@@ -91,32 +91,9 @@ pub(crate) fn matches(
             continue;
         }
         let ok = match key.as_str() {
-            "AND" => each_filter(expected, key)?
-                .iter()
-                .try_fold(true, |acc, f| {
-                    Ok::<_, String>(acc && matches(cm, store, model, stage, subject, f)?)
-                })?,
-            "OR" => {
-                let filters = each_filter(expected, key)?;
-                let mut any = filters.is_empty();
-                for f in filters {
-                    if matches(cm, store, model, stage, subject, f)? {
-                        any = true;
-                        break;
-                    }
-                }
-                any
-            }
-            "NOT" => {
-                let mut none = true;
-                for f in each_filter(expected, key)? {
-                    if matches(cm, store, model, stage, subject, f)? {
-                        none = false;
-                        break;
-                    }
-                }
-                none
-            }
+            "AND" | "OR" | "NOT" => logical(key, expected, |f| {
+                matches(cm, store, model, stage, subject, f)
+            })?,
             "_search" => search(model, subject, expected),
             "documentInStages_some" | "documentInStages_every" | "documentInStages_none" => {
                 in_stages_condition(stage, subject, key, expected)?
@@ -176,27 +153,8 @@ fn stage_matches(
                 }
                 _ => true,
             },
-            "AND" => {
-                let mut all = true;
-                for f in each_filter(expected, key)? {
-                    all &= stage_matches(stage, version, parent, f)?;
-                }
-                all
-            }
-            "OR" => {
-                let filters = each_filter(expected, key)?;
-                let mut any = filters.is_empty();
-                for f in filters {
-                    any |= stage_matches(stage, version, parent, f)?;
-                }
-                any
-            }
-            "NOT" => {
-                let mut none = true;
-                for f in each_filter(expected, key)? {
-                    none &= !stage_matches(stage, version, parent, f)?;
-                }
-                none
+            "AND" | "OR" | "NOT" => {
+                logical(key, expected, |f| stage_matches(stage, version, parent, f))?
             }
             other => {
                 return Err(format!(
@@ -209,6 +167,31 @@ fn stage_matches(
         }
     }
     Ok(true)
+}
+
+/// `AND` (every filter holds), `OR` (one holds; an empty list holds) or `NOT` (none holds)
+/// over the filters `expected` lists, each evaluated by `eval`, stopping at the first that
+/// decides.
+fn logical(
+    key: &str,
+    expected: &Value,
+    mut eval: impl FnMut(&Map<String, Value>) -> Result<bool, String>,
+) -> Result<bool, String> {
+    let filters = each_filter(expected, key)?;
+    let empty = filters.is_empty();
+    for f in filters {
+        let holds = eval(f)?;
+        match (key, holds) {
+            ("AND", false) => return Ok(false),
+            ("OR", true) => return Ok(true),
+            ("NOT", true) => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(match key {
+        "OR" => empty,
+        _ => true,
+    })
 }
 
 fn is_plain_field(model: &Model, key: &str) -> bool {

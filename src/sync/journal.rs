@@ -182,20 +182,9 @@ pub(super) async fn resolve(
     let mut adopted = 0;
     for shape in &prepared.shapes {
         let name = &shape.model.name;
-        let mine: Vec<(&String, &PendingCreate)> = pending
-            .iter()
-            .filter(|(m, _, _)| m == name)
-            .map(|(_, id, p)| (id, p))
-            .collect();
-        if mine.is_empty() {
+        let Some((mine, mapped)) = model_pending(store, &pending, name)? else {
             continue;
-        }
-        let mut mapped = HashSet::new();
-        for item in store.nodes_of(name) {
-            if let Some(d) = item?.1.dest_id {
-                mapped.insert(d);
-            }
-        }
+        };
         let mut found: Vec<(String, Adopted)> = Vec::new();
         let upserts: Vec<(&String, &String, &String)> = mine
             .iter()
@@ -291,20 +280,9 @@ pub(super) async fn landed(
         .collect();
     for shape in &prepared.shapes {
         let name = &shape.model.name;
-        let mine: Vec<(&String, &PendingCreate)> = pending
-            .iter()
-            .filter(|(m, _, _)| m == name)
-            .map(|(_, id, p)| (id, p))
-            .collect();
-        if mine.is_empty() {
+        let Some((mine, mapped)) = model_pending(store, &pending, name)? else {
             continue;
-        }
-        let mut mapped = HashSet::new();
-        for item in store.nodes_of(name) {
-            if let Some(d) = item?.1.dest_id {
-                mapped.insert(d);
-            }
-        }
+        };
         for (id, a) in by_content(dest, prepared, shape, &mine, &mapped).await? {
             tracing::info!(model = %name, source_id = %id, dest_id = %a.id,
                 "a create whose answer was lost had landed: adopted instead of being sent again");
@@ -312,6 +290,31 @@ pub(super) async fn landed(
         }
     }
     Ok(out)
+}
+
+/// The pending records of model `name` (source id, record), and the destination ids the store
+/// already maps to its entries (never adopted for another). `None`: nothing pending for it.
+#[allow(clippy::type_complexity)]
+fn model_pending<'p>(
+    store: &Store,
+    pending: &'p [(String, String, PendingCreate)],
+    name: &str,
+) -> Result<Option<(Vec<(&'p String, &'p PendingCreate)>, HashSet<String>)>, SyncError> {
+    let mine: Vec<(&String, &PendingCreate)> = pending
+        .iter()
+        .filter(|(m, _, _)| m == name)
+        .map(|(_, id, p)| (id, p))
+        .collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
+    let mut mapped = HashSet::new();
+    for item in store.nodes_of(name) {
+        if let Some(d) = item?.1.dest_id {
+            mapped.insert(d);
+        }
+    }
+    Ok(Some((mine, mapped)))
 }
 
 /// A destination entry adopted for a pending create.

@@ -575,19 +575,10 @@ fn compare_reverse(
     map_source: &dyn Fn(&str) -> String,
     report: &mut dyn FnMut(&str, String),
 ) {
-    let map_target = |t: &str| {
-        if t.starts_with(VALUE_PREFIX) {
-            t.to_owned()
-        } else {
-            map_target(t)
-        }
-    };
-    let map_source = |t: &str| {
-        if t.starts_with(VALUE_PREFIX) {
-            t.to_owned()
-        } else {
-            map_source(t)
-        }
+    // Values are compared as they are; only targets are mapped.
+    let mapped = |t: &str, map: &dyn Fn(&str) -> String| match t.starts_with(VALUE_PREFIX) {
+        true => t.to_owned(),
+        false => map(t),
     };
     let empty = BTreeMap::new();
     let (source, dest) = (source.unwrap_or(&empty), dest.unwrap_or(&empty));
@@ -600,8 +591,8 @@ fn compare_reverse(
         if s.len() >= REVERSE_PAGE || d.len() >= REVERSE_PAGE {
             continue;
         }
-        let s: BTreeSet<String> = s.iter().map(|t| map_source(t)).collect();
-        let d: BTreeSet<String> = d.iter().map(|t| map_target(t)).collect();
+        let s: BTreeSet<String> = s.iter().map(|t| mapped(t, map_source)).collect();
+        let d: BTreeSet<String> = d.iter().map(|t| mapped(t, map_target)).collect();
         if s == d {
             continue;
         }

@@ -438,19 +438,24 @@ fn with_default_retries(pair: &Pair) {
     std::fs::write(&pair.config, text.replace(fast, "")).unwrap();
 }
 
-/// An initial sync with `rate` of the requests on both sides failing (5xx, dropped before or
-/// after the write was applied, or delayed) completes in one run with default retry settings.
-/// `STAGESYNC_FAULT_SEED` replaces the seed (to try others).
-async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u64) {
-    let seed_value = std::env::var("STAGESYNC_FAULT_SEED")
+/// `default`, unless `STAGESYNC_FAULT_SEED` replaces it.
+fn fault_seed(default: u64) -> u64 {
+    std::env::var("STAGESYNC_FAULT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(seed_value);
-    let content = conference();
-    let plain = Pair::start(content.clone()).await;
-    seed(&plain.source_client(), &content, &ProjectSpec::new(150))
-        .await
-        .unwrap();
+        .unwrap_or(default)
+}
+
+/// Two emulators of `content` with `rate` of their requests failing (5xx, answers dropped
+/// before or after the write, delays; seeded), the source holding what `plain`'s source
+/// holds; default retry settings. `extra`: more config.
+async fn faulted_pair(
+    content: stagesync::model::ContentModel,
+    plain: &Pair,
+    rate: f64,
+    seed_value: u64,
+    extra: &str,
+) -> Pair {
     let faults = FaultSpec::parse(&format!(
         "rate={rate},seed={seed_value},kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50"
     ))
@@ -460,8 +465,22 @@ async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u
     source.faults = Some(faults.clone());
     let mut dest = options(&content, DEST_TOKEN);
     dest.faults = Some(faults);
-    let pair = Pair::start_with(content, source, dest, "", 500).await;
+    let pair = Pair::start_with(content, source, dest, extra, 500).await;
     with_default_retries(&pair);
+    pair
+}
+
+/// An initial sync with `rate` of the requests on both sides failing (5xx, dropped before or
+/// after the write was applied, or delayed) completes in one run with default retry settings.
+/// `STAGESYNC_FAULT_SEED` replaces the seed (to try others).
+async fn initial_sync_completes_in_one_run_under_faults(rate: f64, seed_value: u64) {
+    let seed_value = fault_seed(seed_value);
+    let content = conference();
+    let plain = Pair::start(content.clone()).await;
+    seed(&plain.source_client(), &content, &ProjectSpec::new(150))
+        .await
+        .unwrap();
+    let pair = faulted_pair(content, &plain, rate, seed_value, "").await;
 
     let out = pair.run(&["sync", "--json"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
@@ -521,33 +540,20 @@ async fn journaled_initial_sync_completes_in_one_run_under_faults(
     seed_value: u64,
     system: &str,
 ) {
-    let seed_value = std::env::var("STAGESYNC_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(seed_value);
+    let seed_value = fault_seed(seed_value);
     let content = conference_on(system);
     let plain = Pair::start(content.clone()).await;
     let mut spec = ProjectSpec::new(120);
     spec.assets = 8;
     let _files = plain.seed_source(spec).await;
-    let faults = FaultSpec::parse(&format!(
-        "rate={rate},seed={seed_value},kinds=500+502+503+delay+drop-before+drop-after,delay-ms=50"
-    ))
-    .unwrap();
-    let mut source = options(&content, SOURCE_TOKEN);
-    source.seed = Some(plain.source.dump());
-    source.faults = Some(faults.clone());
-    let mut dest = options(&content, DEST_TOKEN);
-    dest.faults = Some(faults);
-    let pair = Pair::start_with(
+    let pair = faulted_pair(
         content,
-        source,
-        dest,
+        &plain,
+        rate,
+        seed_value,
         "[batch]\nconcurrency = 1\nmax_mutations = 8\n[identity]\nSpeaker = \"id\"",
-        500,
     )
     .await;
-    with_default_retries(&pair);
 
     let out = pair.run(&["sync", "--json"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
